@@ -1,0 +1,1 @@
+"""Registered into mmdet's registries on import; each owner adds its modules here."""

@@ -1,0 +1,2 @@
+from . import assigners  # noqa: F401
+from . import samplers  # noqa: F401

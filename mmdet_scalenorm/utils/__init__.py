@@ -1,0 +1,1 @@
+from .launch import prepare_cpu_launch  # noqa: F401
