@@ -15,7 +15,7 @@ from mmdet.registry import RUNNERS
 from mmdet.utils import setup_cache_size_limit_of_dynamo
 
 import mmdet_scalenorm  # noqa: F401  (registers the custom modules)
-from mmdet_scalenorm.utils import prepare_cpu_launch
+from mmdet_scalenorm.utils import allow_full_checkpoint_load, prepare_cpu_launch
 
 
 # TODO: support fuse_conv_bn and format_only
@@ -67,6 +67,7 @@ def parse_args():
 
 
 def main():
+    allow_full_checkpoint_load()
     args = parse_args()
 
     # Reduce the number of repeated compilations and improve

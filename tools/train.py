@@ -10,7 +10,7 @@ from mmengine.runner import Runner
 from mmdet.utils import setup_cache_size_limit_of_dynamo
 
 import mmdet_scalenorm  # noqa: F401  (registers the custom modules)
-from mmdet_scalenorm.utils import prepare_cpu_launch
+from mmdet_scalenorm.utils import allow_full_checkpoint_load, prepare_cpu_launch
 
 
 def parse_args():
@@ -61,6 +61,7 @@ def parse_args():
 
 
 def main():
+    allow_full_checkpoint_load()
     args = parse_args()
 
     # Reduce the number of repeated compilations and improve

@@ -1,1 +1,4 @@
 """Registered into mmdet's registries on import; each owner adds its modules here."""
+from .valid_range import MarkValidRange  # noqa: F401
+from .chip import SampleChip  # noqa: F401
+from .resize_to_chip_scale import ResizeToChipScale  # noqa: F401

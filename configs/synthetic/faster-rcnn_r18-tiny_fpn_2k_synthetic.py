@@ -1,0 +1,28 @@
+# Baseline: single-scale Faster R-CNN (R18-tiny FPN) trained from scratch on the synthetic
+# extreme-scale benchmark, 2k iterations of batch 4. The MST and ISN configs of this folder change
+# only the pipeline and the scale-normalization parts, so the three compare at the same budget.
+_base_ = [
+    '../_base_/models/faster-rcnn_r18-tiny_fpn.py',
+    '../_base_/datasets/synthetic_detection.py',
+    'mmdet::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['mmdet_scalenorm'], allow_failed_imports=False)
+
+train_dataloader = dict(batch_size=4, num_workers=2)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=2000, val_interval=1000)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.04, momentum=0.9, weight_decay=0.0001),
+    clip_grad=dict(max_norm=10, norm_type=2))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=200),
+    dict(type='MultiStepLR', by_epoch=False, begin=0, end=2000, milestones=[1600, 1850],
+         gamma=0.1)
+]
+default_hooks = dict(
+    logger=dict(interval=50),
+    checkpoint=dict(by_epoch=False, interval=1000, max_keep_ckpts=2))
+log_processor = dict(by_epoch=False)
+auto_scale_lr = dict(enable=False, base_batch_size=4)

@@ -1,0 +1,539 @@
+"""``ChipDataset``: SNIPER-style epochs over (image, pyramid scale, chip) triples.
+
+SNIPER (used by ISN §3.3.1, "the same chip generation strategy in SNIPER"; SNIP §6.2 for the
+greedy chips) trains on ``chip_size`` chips cut from an image pyramid instead of whole images: at
+every scale of the pyramid the *positive chips* cover the ground truth that is valid at that scale,
+and an epoch visits every positive chip once, plus a few *negative chips* per image mined from
+proposals that no positive chip covers.
+
+This wrapper enumerates the epoch once, at construction (``lazy_init`` compatible, like mmengine's
+wrappers), with a progress bar, and caches the enumeration on disk.
+
+Enumeration rule, for every image ``i`` of the inner dataset and every factor ``f`` of
+``scale_factors``:
+
+* The resized size is ``(W_s, H_s) = (int(w*f + 0.5), int(h*f + 0.5))`` from the data info's
+  ``width``/``height`` — the size :class:`ResizeToChipScale` produces — and the GT boxes in that
+  scale's pixels are ``box * (W_s/w, H_s/h)`` clipped to the resized image (mmdet ``Resize``).
+* A GT is *valid* exactly when :class:`MarkValidRange` would keep it: not ignored (crowd) in the
+  data info, finite, positive width and height, and ``sqrt(w*h)`` (scale rule,
+  :mod:`mmdet_scalenorm.scale`) inside the range in pixels of the resized image — ``valid_range``
+  for ``reference='resized'`` (ISN), ``scale_ranges[k] * sqrt(sx*sy)`` for ``reference='original'``
+  (SNIP, one range per factor).
+* Positive chips = :func:`mmdet_scalenorm.chips.generate_chips` over the valid GT (boxes with a side
+  above ``chip_size - stride`` are left to coarser scales, as in SNIPER).  An image-scale pair
+  without valid GT (or whose valid GT are all too large) gives no item, unless ``keep_empty=True``:
+  then it gives one chip, the ``chip_size`` window centred on the resized image (clipped to start at
+  >= 0), so empty or crowd-only images and scales are visited as background chips.
+* Negative chips (``neg_proposals_file`` given): per image-scale pair the proposals (original
+  pixels, see :func:`mmdet_scalenorm.chips.load_proposals` for the format) are scaled, those valid
+  at that scale are kept, and :func:`~mmdet_scalenorm.chips.generate_negative_chips` covers the
+  ones no positive chip contains.  The pool of an image is the union over its scales.  Each image
+  holds ``min(neg_chips_per_image, pool size)`` negative *slots*, so ``len(self)`` is the same every
+  epoch (mmengine's samplers read it once).  Which pool chip fills a slot is resampled per epoch:
+  after :meth:`set_epoch` it is deterministic in ``(seed, epoch, image)`` and the slots of one image
+  hold distinct chips; mmengine's loops call ``set_epoch`` on the *sampler* only, so without a hook
+  calling ``ChipDataset.set_epoch`` every fetch draws the chip with numpy's global RNG (seeded per
+  worker by mmengine), which also changes from epoch to epoch but not reproducibly per epoch.
+
+``__getitem__(i)`` takes the inner dataset's data info of the item's image (``get_data_info``), adds
+``chip_scale_factor`` (float), ``chip`` (float32 xyxy in pixels of the image resized by that factor)
+and ``chip_type`` ('pos' | 'neg'), and runs this wrapper's ``pipeline``, typically::
+
+    LoadImageFromFile, LoadAnnotations, ResizeToChipScale, MarkValidRange, SampleChip,
+    RandomFlip, PackDetInputs
+
+(``MarkValidRange`` with the same range settings as here; with negative chips or ``keep_empty`` use
+``MarkValidRange(keep_empty=True)``, else items whose image-scale pair has no valid GT are skipped).
+``ResizeToChipScale`` computes only the chip's pixels of the resized image (see its docstring), so
+a factor-4 item costs about what a factor-1 item does.
+As mmengine's ``BaseDataset``, a ``None`` from the pipeline makes it fetch a random other item, at
+most ``max_refetch`` times.
+
+Cache: ``<cache_dir>/chip_dataset_<key>.npz`` where ``key`` is the SHA-1 of the annotation file's
+bytes, the inner dataset's image list (paths and sizes, so ``filter_cfg`` changes miss), the
+proposals file's bytes, the source of :mod:`mmdet_scalenorm.chips`, and every chip parameter.
+``cache_dir=None`` means ``<annotation file's directory>/chip_cache``, or ``./chip_cache`` (the
+current directory, i.e. where training was started) when that directory is not writable;
+``cache_dir=False`` disables the cache.  Files are written atomically (several ranks may write the
+same file; the content is identical).
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import math
+import os
+import os.path as osp
+import sys
+import tempfile
+from numbers import Real
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+from mmengine.dataset import BaseDataset, Compose
+from mmengine.dist import get_rank
+from mmengine.logging import print_log
+from mmengine.utils import ProgressBar
+from mmdet.registry import DATASETS, TRANSFORMS
+
+from .. import chips as chips_module
+from ..chips import generate_chips, generate_negative_chips, load_proposals, lookup_proposals
+from ..scale import box_scale, in_range, parse_range, parse_ranges
+from .transforms.resize_to_chip_scale import ResizeToChipScale
+
+__all__ = ['ChipDataset', 'enumerate_image_chips']
+
+REFERENCES = ('resized', 'original')
+CACHE_VERSION = 1
+KIND_POS, KIND_NEG = 0, 1
+
+
+def _check_positive_number(v, key: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (Real, np.generic)) or not math.isfinite(v) \
+            or v <= 0:
+        raise ValueError(f'{key} must be a finite number > 0; got {v!r}')
+    return float(v)
+
+
+def _check_int(v, key: str, lo: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+        raise ValueError(f'{key} must be an int >= {lo}; got {v!r}')
+    return int(v)
+
+
+def _scaled_gt(boxes: np.ndarray, w: int, h: int, factor: float):
+    """Boxes in pixels of the image resized by ``factor`` (as ResizeToChipScale), size, factors."""
+    ws, hs = ResizeToChipScale.target_size(w, h, factor)
+    sx, sy = ws / w, hs / h
+    scaled = boxes * np.array([sx, sy, sx, sy], dtype=np.float64)
+    with np.errstate(invalid='ignore'):
+        scaled[:, 0::2] = np.clip(scaled[:, 0::2], 0, ws)
+        scaled[:, 1::2] = np.clip(scaled[:, 1::2], 0, hs)
+    return scaled, ws, hs, sx, sy
+
+
+def _valid_mask(boxes: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """MarkValidRange's rule: finite, positive sides, scale in the closed range."""
+    with np.errstate(invalid='ignore'):
+        w = boxes[:, 2] - boxes[:, 0]
+        h = boxes[:, 3] - boxes[:, 1]
+        return in_range(box_scale(boxes), lo, hi) & np.isfinite(boxes).all(axis=1) & \
+            (w > 0) & (h > 0)
+
+
+def _centre_chip(ws: int, hs: int, chip_size: int) -> np.ndarray:
+    x0 = max(0, (ws - chip_size) // 2)
+    y0 = max(0, (hs - chip_size) // 2)
+    return np.array([[x0, y0, x0 + chip_size, y0 + chip_size]], dtype=np.float64)
+
+
+def enumerate_image_chips(boxes, ignore, width: int, height: int, scale_factors: Sequence[float],
+                          pixel_ranges: Sequence, chip_size: int, stride: int,
+                          proposals: Optional[np.ndarray] = None, keep_empty: bool = False):
+    """Chips of one image over the pyramid (the rule of the module docstring).
+
+    Args:
+        boxes: (N, 4) GT xyxy in original pixels; ignore: (N,) bool (crowd / ignored in the data).
+        pixel_ranges: per factor, a function ``(sx, sy) -> (lo, hi)`` range in resized pixels.
+        proposals: (K, 4) original-pixel proposals for negative chips, or None.
+
+    Returns:
+        ``(pos, neg)``: lists of ``(scale_index, (M, 4) chips)`` in resized pixels.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    ignore = np.asarray(ignore, dtype=bool).reshape(-1)
+    pos, neg = [], []
+    for k, f in enumerate(scale_factors):
+        scaled, ws, hs, sx, sy = _scaled_gt(boxes, width, height, f)
+        lo, hi = pixel_ranges[k](sx, sy)
+        valid = _valid_mask(scaled, lo, hi) & ~ignore
+        chips = generate_chips(scaled[valid], ws, hs, chip_size, stride) if valid.any() else \
+            np.zeros((0, 4))
+        if len(chips):
+            pos.append((k, chips))
+        elif keep_empty:
+            pos.append((k, _centre_chip(ws, hs, chip_size)))
+        if proposals is not None and len(proposals):
+            props, _, _, _, _ = _scaled_gt(proposals[:, :4], width, height, f)
+            props = props[_valid_mask(props, lo, hi)]
+            if len(props):
+                negs = generate_negative_chips(props, chips, ws, hs, chip_size, stride)
+                if len(negs):
+                    neg.append((k, negs))
+    return pos, neg
+
+
+def _sha1_file(path: str, h) -> None:
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            h.update(block)
+
+
+@DATASETS.register_module()
+class ChipDataset:
+    """Dataset wrapper whose items are SNIPER chips (ISN §3.3.1; see the module docstring).
+
+    Args:
+        dataset (dict | BaseDataset): the inner dataset (e.g. ``CocoDataset``; its own pipeline is
+            not used, only ``get_data_info``).  Its data infos need ``width``/``height`` and
+            ``instances`` with ``bbox`` / ``ignore_flag``.
+        pipeline (list): the chip pipeline (see the module docstring).
+        scale_factors (sequence[float]): pyramid factors. Defaults to ISN's (4, 2, 1, 0.5, 0.25).
+        valid_range (tuple): ISN range in resized pixels (``reference='resized'``).
+        reference (str): 'resized' (ISN) or 'original' (SNIP, needs ``scale_ranges``).
+        scale_ranges (list): SNIP, one original-pixel ``(lo, hi)`` per factor.
+        chip_size (int): chip side in pixels. Defaults to 512.
+        stride (int): chip grid step (0 < stride < chip_size). Defaults to 32.
+        neg_proposals_file (str, optional): proposals for negative chip mining.
+        neg_chips_per_image (int): negative slots per image per epoch. Defaults to 2.
+        cache_dir (str | None | False): see the module docstring.
+        keep_empty (bool): one centre chip for image-scale pairs without valid GT.
+        show_progress (bool): progress bar while enumerating (rank 0 only).
+        seed (int): seed of the per-epoch negative sampling after ``set_epoch``.
+        max_refetch (int): as mmengine's BaseDataset.
+        lazy_init (bool): enumerate in :meth:`full_init` instead of in ``__init__`` (an inner
+            dataset given as a config is then built with ``lazy_init=True`` unless it says).
+    """
+
+    def __init__(self,
+                 dataset: Union[dict, BaseDataset],
+                 pipeline: Sequence = (),
+                 scale_factors: Sequence[float] = (4, 2, 1, 0.5, 0.25),
+                 valid_range=(16, 560),
+                 reference: str = 'resized',
+                 scale_ranges: Optional[Sequence] = None,
+                 chip_size: int = 512,
+                 stride: int = 32,
+                 neg_proposals_file: Optional[str] = None,
+                 neg_chips_per_image: int = 2,
+                 cache_dir: Union[str, None, bool] = None,
+                 keep_empty: bool = False,
+                 show_progress: bool = True,
+                 seed: int = 0,
+                 max_refetch: int = 1000,
+                 lazy_init: bool = False) -> None:
+        if isinstance(scale_factors, (str, bytes)) or not isinstance(scale_factors, Sequence) \
+                or len(scale_factors) == 0:
+            raise ValueError('scale_factors must be a non-empty sequence of numbers > 0; got '
+                             f'{scale_factors!r}')
+        self.scale_factors = tuple(
+            _check_positive_number(f, f'scale_factors[{i}]') for i, f in enumerate(scale_factors))
+        if reference not in REFERENCES:
+            raise ValueError(f'reference must be one of {REFERENCES}; got {reference!r}')
+        self.reference = reference
+        if reference == 'resized':
+            self.valid_range = parse_range(valid_range, 'valid_range')
+            if scale_ranges is not None:
+                raise ValueError("scale_ranges is only used with reference='original'; with "
+                                 "reference='resized' set valid_range (got scale_ranges="
+                                 f'{scale_ranges!r})')
+            self.scale_ranges = None
+        else:
+            if scale_ranges is None:
+                raise ValueError("scale_ranges is required with reference='original': one (lo, hi) "
+                                 'range per scale factor')
+            self.scale_ranges = parse_ranges(scale_ranges, 'scale_ranges')
+            if len(self.scale_ranges) != len(self.scale_factors):
+                raise ValueError(f'scale_ranges must hold one range per scale factor '
+                                 f'({len(self.scale_factors)}); got {len(self.scale_ranges)}')
+            self.valid_range = None
+        if isinstance(chip_size, bool) or not isinstance(chip_size, (int, np.integer)) or \
+                chip_size <= 0:
+            raise ValueError(f'chip_size must be an int > 0; got {chip_size!r}')
+        if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or \
+                not 0 < stride < chip_size:
+            raise ValueError(f'stride must be an int with 0 < stride < chip_size ({chip_size}); '
+                             f'got {stride!r}')
+        self.chip_size, self.stride = int(chip_size), int(stride)
+        self.neg_chips_per_image = _check_int(neg_chips_per_image, 'neg_chips_per_image', 0)
+        if neg_proposals_file is not None and not isinstance(neg_proposals_file, str):
+            raise ValueError('neg_proposals_file must be a path or None; got '
+                             f'{neg_proposals_file!r}')
+        self.neg_proposals_file = neg_proposals_file
+        if not (cache_dir is None or cache_dir is False or isinstance(cache_dir, str)):
+            raise ValueError(f'cache_dir must be a directory path, None (default location) or '
+                             f'False (no cache); got {cache_dir!r}')
+        self.cache_dir = cache_dir
+        for key, v in (('keep_empty', keep_empty), ('show_progress', show_progress)):
+            if not isinstance(v, bool):
+                raise ValueError(f'{key} must be True or False; got {v!r}')
+        self.keep_empty, self.show_progress = keep_empty, show_progress
+        self.seed = _check_int(seed, 'seed', 0)
+        self.max_refetch = _check_int(max_refetch, 'max_refetch', 0)
+
+        if isinstance(dataset, dict):
+            if lazy_init:  # the inner annotations are loaded in full_init too
+                dataset = {**dataset, 'lazy_init': dataset.get('lazy_init', True)}
+            self.dataset = DATASETS.build(dataset)
+        elif isinstance(dataset, BaseDataset):
+            self.dataset = dataset
+        else:
+            raise TypeError('dataset must be a config dict or a BaseDataset; got '
+                            f'{type(dataset).__name__}')
+        self._metainfo = self.dataset.metainfo
+        # Built from mmdet's registry so mmdet's transforms win without a default scope.
+        self.pipeline = Compose(
+            [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline])
+        self._epoch: Optional[int] = None
+        self.cache_path: Optional[str] = None
+        self.cache_hit: Optional[bool] = None
+        self._fully_initialized = False
+        if not lazy_init:
+            self.full_init()
+
+    # ------------------------------------------------------------------ mmengine wrapper API
+    @property
+    def metainfo(self) -> dict:
+        """Meta information of the inner dataset (a copy)."""
+        return copy.deepcopy(self._metainfo)
+
+    def full_init(self) -> None:
+        """Fully initialise the inner dataset, then load (cache) or compute the enumeration."""
+        if self._fully_initialized:
+            return
+        self.dataset.full_init()
+        key = self._cache_key()
+        self.cache_path = self._resolve_cache_path(key)
+        arrays = self._load_cache(self.cache_path)
+        self.cache_hit = arrays is not None
+        if arrays is None:
+            arrays = self._enumerate()
+            self._save_cache(self.cache_path, arrays)
+        self._img_idx = arrays['img_idx']
+        self._scale_idx = arrays['scale_idx']
+        self._chips = arrays['chips']
+        self._kind = arrays['kind']
+        self._pool_start = arrays['pool_start']  # (num_images + 1,) offsets into the pool
+        self._pool_scale = arrays['pool_scale']
+        self._pool_chips = arrays['pool_chips']
+        self._fully_initialized = True
+
+    def _force(self) -> None:
+        if not self._fully_initialized:
+            print_log('Please call `full_init()` of ChipDataset manually to accelerate the speed.',
+                      logger='current', level=logging.WARNING)
+            self.full_init()
+
+    def __len__(self) -> int:
+        self._force()
+        return int(len(self._img_idx))
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the negative-chip draw of this epoch deterministic in ``(seed, epoch, image)``."""
+        self._epoch = int(epoch)
+
+    @property
+    def num_pos(self) -> int:
+        self._force()
+        return int((self._kind == KIND_POS).sum())
+
+    @property
+    def num_neg(self) -> int:
+        self._force()
+        return int((self._kind == KIND_NEG).sum())
+
+    def get_chip_info(self, idx: int) -> dict:
+        """``dict(img_idx, scale_factor, chip, chip_type)`` of item ``idx`` (chip: float32 xyxy in
+        pixels of the image resized by ``scale_factor``)."""
+        self._force()
+        if idx < 0:
+            idx += len(self)
+        img_idx = int(self._img_idx[idx])
+        if self._kind[idx] == KIND_POS:
+            scale_idx, chip, kind = int(self._scale_idx[idx]), self._chips[idx], 'pos'
+        else:
+            scale_idx, chip = self._draw_negative(idx, img_idx)
+            kind = 'neg'
+        return dict(img_idx=img_idx, scale_factor=self.scale_factors[scale_idx],
+                    chip=np.array(chip, dtype=np.float32), chip_type=kind)
+
+    def get_data_info(self, idx: int) -> dict:
+        """Inner data info of the item's image + ``chip_scale_factor``, ``chip``, ``chip_type``."""
+        info = self.get_chip_info(idx)
+        data_info = self.dataset.get_data_info(info['img_idx'])
+        data_info['chip_scale_factor'] = float(info['scale_factor'])
+        data_info['chip'] = info['chip']
+        data_info['chip_type'] = info['chip_type']
+        return data_info
+
+    def prepare_data(self, idx: int):
+        return self.pipeline(self.get_data_info(idx))
+
+    def __getitem__(self, idx: int):
+        self._force()
+        for _ in range(self.max_refetch + 1):
+            data = self.prepare_data(idx)
+            if data is None:
+                idx = self._rand_another()
+                continue
+            return data
+        raise Exception(f'ChipDataset: cannot find a valid chip after {self.max_refetch} '
+                        'refetches; check the pipeline (e.g. MarkValidRange(keep_empty=True) for '
+                        'negative chips)')
+
+    def _rand_another(self) -> int:
+        return int(np.random.randint(0, len(self)))
+
+    def _draw_negative(self, idx: int, img_idx: int):
+        start, stop = int(self._pool_start[img_idx]), int(self._pool_start[img_idx + 1])
+        n = stop - start
+        if self._epoch is not None:
+            slot = int(self._chips[idx][0])  # slot number within the image (stored in chips[:, 0])
+            rng = np.random.default_rng([self.seed, self._epoch, img_idx])
+            j = int(rng.permutation(n)[slot])
+        else:
+            j = int(np.random.randint(0, n))
+        return int(self._pool_scale[start + j]), self._pool_chips[start + j]
+
+    # ------------------------------------------------------------------ enumeration
+    def _pixel_ranges(self) -> List:
+        if self.reference == 'resized':
+            lo, hi = self.valid_range
+            return [lambda sx, sy: (lo, hi)] * len(self.scale_factors)
+        out = []
+        for lo, hi in self.scale_ranges:
+            out.append(lambda sx, sy, lo=lo, hi=hi: (lo * math.sqrt(sx * sy),
+                                                     hi * math.sqrt(sx * sy)))
+        return out
+
+    def _enumerate(self) -> dict:
+        ds = self.dataset
+        n_img = len(ds)
+        ranges = self._pixel_ranges()
+        table = load_proposals(self.neg_proposals_file) if self.neg_proposals_file else None
+        use_neg = table is not None and self.neg_chips_per_image > 0
+        img_idx, scale_idx, chips, kind = [], [], [], []
+        pool_counts = np.zeros(n_img, dtype=np.int64)
+        pool_scale, pool_chips = [], []
+        bar = ProgressBar(n_img, file=sys.stdout) if self.show_progress and get_rank() == 0 \
+            and n_img > 0 else None
+        for i in range(n_img):
+            info = ds.get_data_info(i)
+            w, h = info.get('width'), info.get('height')
+            if not w or not h:
+                raise ValueError('ChipDataset needs the image size in the data info (width/'
+                                 f'height); image {i} ({info.get("img_path")}) has '
+                                 f'width={w}, height={h}')
+            insts = info.get('instances', [])
+            boxes = np.array([inst['bbox'] for inst in insts], dtype=np.float64).reshape(-1, 4)
+            ignore = np.array([bool(inst.get('ignore_flag', 0)) for inst in insts], dtype=bool)
+            props = lookup_proposals(table, info.get('img_path'), info.get('img_id')) \
+                if use_neg else None
+            pos, neg = enumerate_image_chips(boxes, ignore, int(w), int(h), self.scale_factors,
+                                             ranges, self.chip_size, self.stride, props,
+                                             self.keep_empty)
+            for k, cs in pos:
+                img_idx.append(np.full(len(cs), i))
+                scale_idx.append(np.full(len(cs), k))
+                chips.append(cs)
+                kind.append(np.full(len(cs), KIND_POS))
+            n_pool = 0
+            for k, cs in neg:
+                pool_scale.append(np.full(len(cs), k))
+                pool_chips.append(cs)
+                n_pool += len(cs)
+            pool_counts[i] = n_pool
+            n_slots = min(self.neg_chips_per_image, n_pool)
+            if n_slots:
+                img_idx.append(np.full(n_slots, i))
+                scale_idx.append(np.full(n_slots, -1))
+                slot_rows = np.zeros((n_slots, 4))
+                slot_rows[:, 0] = np.arange(n_slots)  # slot number, see _draw_negative
+                chips.append(slot_rows)
+                kind.append(np.full(n_slots, KIND_NEG))
+            if bar is not None:
+                bar.update()
+        if bar is not None:
+            sys.stdout.write('\n')
+
+        def cat(parts, shape, dtype):
+            return np.concatenate(parts).astype(dtype) if parts else np.zeros(shape, dtype)
+
+        return dict(
+            img_idx=cat(img_idx, (0,), np.int64), scale_idx=cat(scale_idx, (0,), np.int16),
+            chips=cat(chips, (0, 4), np.float32), kind=cat(kind, (0,), np.int8),
+            pool_start=np.concatenate([[0], np.cumsum(pool_counts)]).astype(np.int64),
+            pool_scale=cat(pool_scale, (0,), np.int16), pool_chips=cat(pool_chips, (0, 4),
+                                                                       np.float32))
+
+    # ------------------------------------------------------------------ cache
+    def _ann_file(self) -> Optional[str]:
+        ann = getattr(self.dataset, 'ann_file', None)
+        return ann if isinstance(ann, str) and ann and osp.isfile(ann) else None
+
+    def _cache_key(self) -> str:
+        h = hashlib.sha1()
+        params = dict(version=CACHE_VERSION, scale_factors=self.scale_factors,
+                      reference=self.reference, valid_range=self.valid_range,
+                      scale_ranges=self.scale_ranges, chip_size=self.chip_size,
+                      stride=self.stride, keep_empty=self.keep_empty,
+                      neg_chips_per_image=self.neg_chips_per_image if self.neg_proposals_file
+                      else 0)
+        h.update(json.dumps(params, sort_keys=True, default=str).encode())
+        ann = self._ann_file()
+        h.update(b'ann:')
+        if ann is not None:
+            _sha1_file(ann, h)
+        h.update(b'props:')
+        if self.neg_proposals_file:
+            if not osp.isfile(self.neg_proposals_file):
+                raise ValueError(f'neg_proposals_file: no such file {self.neg_proposals_file!r}')
+            _sha1_file(self.neg_proposals_file, h)
+        h.update(b'chips.py:')
+        _sha1_file(chips_module.__file__, h)
+        h.update(b'images:')
+        for i in range(len(self.dataset)):
+            info = self.dataset.get_data_info(i)
+            h.update(f'{info.get("img_path")}|{info.get("width")}|{info.get("height")}\n'.encode())
+            if ann is None:  # no annotation file to hash: hash the instances themselves
+                for inst in info.get('instances', []):
+                    h.update(f'{inst.get("bbox")}|{inst.get("ignore_flag", 0)};'.encode())
+        return h.hexdigest()[:20]
+
+    def _resolve_cache_path(self, key: str) -> Optional[str]:
+        if self.cache_dir is False:
+            return None
+        name = f'chip_dataset_{key}.npz'
+        if isinstance(self.cache_dir, str):
+            return osp.join(self.cache_dir, name)
+        ann = self._ann_file()
+        if ann is not None:
+            d = osp.join(osp.dirname(osp.abspath(ann)), 'chip_cache')
+            parent = d if osp.isdir(d) else osp.dirname(d)
+            if os.access(parent, os.W_OK):
+                return osp.join(d, name)
+        return osp.join(osp.abspath('chip_cache'), name)
+
+    @staticmethod
+    def _load_cache(path: Optional[str]) -> Optional[dict]:
+        if path is None or not osp.isfile(path):
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+        except (OSError, ValueError) as e:  # unreadable / truncated: recompute
+            print_log(f'ChipDataset: ignoring unreadable cache {path}: {e}', logger='current',
+                      level=logging.WARNING)
+            return None
+
+    @staticmethod
+    def _save_cache(path: Optional[str], arrays: dict) -> None:
+        if path is None:
+            return
+        try:
+            os.makedirs(osp.dirname(path), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), suffix='.npz.tmp')
+            with os.fdopen(fd, 'wb') as f:
+                np.savez(f, **arrays)
+            os.replace(tmp, path)
+        except OSError as e:
+            print_log(f'ChipDataset: could not write the chip cache {path}: {e}', logger='current',
+                      level=logging.WARNING)
+
+    def __repr__(self) -> str:
+        n = len(self) if self._fully_initialized else 'not initialised'
+        return (f'{self.__class__.__name__}(num_items={n}, scale_factors={self.scale_factors}, '
+                f'reference={self.reference!r}, chip_size={self.chip_size}, stride={self.stride})')

@@ -1,0 +1,103 @@
+"""``ValidRangeSampler``: R-CNN proposal sampling restricted to a scale range.
+
+Rule (SNIP §6.1): "We do not select proposals and ground truth boxes which are outside a specified
+size range at a particular resolution during training." A proposal is selectable (as a positive
+or as a negative) only when its scale ``sqrt(w*h)``, in pixels of the current (resized) image,
+lies in the closed range ``valid_range`` (``mmdet_scalenorm.scale.in_range``). The proposals
+still *receive* their labels from every valid GT; only the choice of RoIs is restricted.
+
+GT added as proposals (``add_gt_as_proposals=True``): invalid GT never are, because
+``PackDetInputs`` moves them to ``ignored_instances`` and the sampler only sees ``gt_instances``.
+A *valid* GT can still fall outside the sampler's range, e.g. a box that ``SampleChip`` clipped
+below ``lo`` while keeping it valid (>= ``min_overlap`` inside), or a sampler range configured
+differently from ``MarkValidRange``'s. Such a GT keeps assigning labels to proposals but is, like
+any other proposal outside the range, never sampled as a RoI itself.
+
+With an unbounded range ``(0, inf)`` the sampler is :class:`RandomSampler` call for call (same
+torch seed, same indices, same :class:`SamplingResult`); with a bounded range it draws from the
+same generator, over the in-range candidates only.
+"""
+from typing import Union
+
+from mmengine.structures import InstanceData
+from numpy import ndarray
+from torch import Tensor
+
+from mmdet.models.task_modules.assigners import AssignResult
+from mmdet.models.task_modules.samplers import RandomSampler, SamplingResult
+from mmdet.registry import TASK_UTILS
+from mmdet.structures.bbox import get_box_tensor
+
+from mmdet_scalenorm.scale import UNBOUNDED, box_scale, in_range, is_unbounded, parse_range
+
+__all__ = ['ValidRangeSampler']
+
+
+@TASK_UTILS.register_module()
+class ValidRangeSampler(RandomSampler):
+    """:class:`RandomSampler` that never samples a proposal whose scale is outside a range.
+
+    Args:
+        num, pos_fraction, neg_pos_ub, add_gt_as_proposals: as :class:`RandomSampler`.
+        valid_range (tuple): ``(lo, hi)`` closed range of ``sqrt(w*h)`` in pixels of the current
+            (resized) image, ``0 <= lo <= hi``, ``hi`` may be ``inf``. Default ``(0, inf)``:
+            no restriction. :meth:`sample` can override it per call (``ScaleNormRoIHead`` passes
+            the image's ``valid_range`` metainfo written by ``MarkValidRange``).
+    """
+
+    def __init__(self,
+                 num: int,
+                 pos_fraction: float,
+                 neg_pos_ub: int = -1,
+                 add_gt_as_proposals: bool = True,
+                 valid_range=UNBOUNDED,
+                 **kwargs):
+        super().__init__(num=num, pos_fraction=pos_fraction, neg_pos_ub=neg_pos_ub,
+                         add_gt_as_proposals=add_gt_as_proposals, **kwargs)
+        self.valid_range = parse_range(valid_range, 'valid_range')
+
+    def sample(self,
+               assign_result: AssignResult,
+               pred_instances: InstanceData,
+               gt_instances: InstanceData,
+               valid_range=None,
+               **kwargs) -> SamplingResult:
+        """:meth:`BaseSampler.sample` over in-range proposals only.
+
+        Args:
+            valid_range (tuple, optional): range for this call, in pixels of this image; None
+                uses the configured ``valid_range``.
+        """
+        rng = self.valid_range if valid_range is None else parse_range(valid_range, 'valid_range')
+        if is_unbounded(rng):
+            return super().sample(assign_result, pred_instances, gt_instances, **kwargs)
+        # BaseSampler.sample forwards kwargs, with the (gt + proposal) boxes as ``bboxes``, to
+        # _sample_pos / _sample_neg, where the candidates are filtered.
+        return super().sample(assign_result, pred_instances, gt_instances,
+                              scale_range=rng, **kwargs)
+
+    @staticmethod
+    def _restricted(assign_result: AssignResult, bboxes, scale_range) -> AssignResult:
+        """A view of ``assign_result`` where out-of-range candidates are marked ignore (-1)."""
+        if scale_range is None or bboxes is None:
+            return assign_result
+        scales = box_scale(get_box_tensor(bboxes))
+        out = ~in_range(scales, *scale_range)
+        if not bool(out.any()):
+            return assign_result
+        gt_inds = assign_result.gt_inds.clone()
+        gt_inds[out.to(gt_inds.device)] = -1
+        return AssignResult(assign_result.num_gts, gt_inds, assign_result.max_overlaps,
+                            assign_result.labels)
+
+    def _sample_pos(self, assign_result: AssignResult, num_expected: int,
+                    bboxes=None, scale_range=None, **kwargs) -> Union[Tensor, ndarray]:
+        """:meth:`RandomSampler._sample_pos` over the in-range positives."""
+        return super()._sample_pos(self._restricted(assign_result, bboxes, scale_range),
+                                   num_expected, bboxes=bboxes, **kwargs)
+
+    def _sample_neg(self, assign_result: AssignResult, num_expected: int,
+                    bboxes=None, scale_range=None, **kwargs) -> Union[Tensor, ndarray]:
+        """:meth:`RandomSampler._sample_neg` over the in-range negatives."""
+        return super()._sample_neg(self._restricted(assign_result, bboxes, scale_range),
+                                   num_expected, bboxes=bboxes, **kwargs)

@@ -1,0 +1,14 @@
+"""Shared pytest fixtures (each owner adds only its own fixture)."""
+import pytest
+
+
+@pytest.fixture(scope='session')
+def synthetic_tiny(tmp_path_factory):
+    """The synthetic benchmark's 'tiny' preset (seed 0), generated once per test session.
+
+    Returns ``generate_synthetic_coco``'s dict: data_root, train_ann, val_ann, train_img,
+    val_img, manifest, classes, cached.
+    """
+    from mmdet_scalenorm.datasets.synthetic import generate_synthetic_coco
+    out_dir = tmp_path_factory.mktemp('synthetic_tiny')
+    return generate_synthetic_coco(str(out_dir), preset='tiny', seed=0, progress=False)

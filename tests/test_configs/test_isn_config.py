@@ -1,0 +1,144 @@
+"""The ISN Faster R-CNN config: its settings (ISN §4.1, SNIP §6.1), one training iteration through
+its real train pipeline on a generated image, and the loss going down on a fixed batch."""
+import copy
+import os.path as osp
+
+import mmcv
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.optim import OptimWrapper
+from mmengine.registry import init_default_scope
+
+from mmdet.registry import MODELS
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ISN_CFG = osp.join(REPO, 'configs', 'isn', 'isn_faster-rcnn_r50_fpn_18e_coco.py')
+
+
+@pytest.fixture(scope='module')
+def cfg():
+    return Config.fromfile(ISN_CFG)
+
+
+def test_isn_settings(cfg):
+    assert cfg.custom_imports == dict(imports=['mmdet_scalenorm'], allow_failed_imports=False)
+    types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
+    assert types == ['LoadImageFromFile', 'LoadAnnotations', 'RandomChoice', 'MarkValidRange',
+                     'SampleChip', 'RandomFlip', 'PackDetInputs']
+    choice = cfg.train_dataloader.dataset.pipeline[2].transforms
+    assert [c[0]['scale_factor'] for c in choice] == [4.0, 2.0, 1.0, 0.5, 0.25]
+    assert all(c[0]['type'] == 'Resize' and c[0]['keep_ratio'] for c in choice)
+    mark, chip, _, pack = cfg.train_dataloader.dataset.pipeline[3:]
+    assert tuple(mark.valid_range) == (16, 560) and chip.chip_size == 512
+    assert {'valid_range', 'valid_range_info', 'chip'} <= set(pack.meta_keys)
+    tc = cfg.model.train_cfg
+    assert tc.rpn.assigner.type == tc.rcnn.assigner.type == 'ScaleAwareMaxIoUAssigner'
+    assert tc.rpn.assigner.invalid_iou_thr == tc.rcnn.assigner.invalid_iou_thr == 0.3
+    # the parent's thresholds survive the merge
+    assert (tc.rpn.assigner.pos_iou_thr, tc.rcnn.assigner.pos_iou_thr) == (0.7, 0.5)
+    assert tc.rcnn.sampler.type == 'ValidRangeSampler'
+    assert tuple(tc.rcnn.sampler.valid_range) == (16, 560) and tc.rcnn.sampler.num == 512
+    assert cfg.model.roi_head.type == 'ScaleNormRoIHead'
+    # ISN §4.1 schedule: 18 epochs, lr 0.00125 * 16, /10 twice, 1-epoch warm-up
+    assert cfg.train_cfg.max_epochs == 18
+    assert cfg.optim_wrapper.optimizer.lr == pytest.approx(0.00125 * 16)
+    assert cfg.auto_scale_lr.base_batch_size == 16
+    warm, step = cfg.param_scheduler
+    assert warm.type == 'LinearLR' and (warm.begin, warm.end) == (0, 1)
+    assert warm.convert_to_iter_based
+    assert step.milestones == [15, 17] and step.gamma == 0.1 and step.end == 18
+    # the real pretrained backbone stays
+    assert cfg.model.backbone.init_cfg == dict(type='Pretrained',
+                                               checkpoint='torchvision://resnet50')
+
+
+def test_full_model_builds(cfg):
+    import mmdet_scalenorm  # noqa: F401
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    from mmdet_scalenorm.models.roi_heads import ScaleNormRoIHead
+    from mmdet_scalenorm.models.task_modules.assigners import ScaleAwareMaxIoUAssigner
+    from mmdet_scalenorm.models.task_modules.samplers import ValidRangeSampler
+    assert isinstance(model.roi_head, ScaleNormRoIHead)
+    assert isinstance(model.roi_head.bbox_assigner, ScaleAwareMaxIoUAssigner)
+    assert isinstance(model.rpn_head.assigner, ScaleAwareMaxIoUAssigner)
+    assert isinstance(model.roi_head.bbox_sampler, ValidRangeSampler)
+    assert model.roi_head.bbox_sampler.valid_range == (16.0, 560.0)
+
+
+def tiny(cfg):
+    """The ISN model with a tiny ResNet-18 (base 16 channels), 32-channel FPN, few RoIs."""
+    cfg = copy.deepcopy(cfg)
+    m = cfg.model
+    m.backbone.update(depth=18, base_channels=16, init_cfg=None)
+    m.neck.update(in_channels=[16, 32, 64, 128], out_channels=32)
+    m.rpn_head.update(in_channels=32, feat_channels=32)
+    m.roi_head.bbox_roi_extractor.update(out_channels=32)
+    m.roi_head.bbox_roi_extractor.roi_layer.sampling_ratio = 2
+    m.roi_head.bbox_head.update(in_channels=32, fc_out_channels=64, num_classes=2)
+    m.train_cfg.rpn_proposal.update(nms_pre=200, max_per_img=100)
+    m.train_cfg.rcnn.sampler.num = 64
+    return cfg
+
+
+def write_image(path):
+    """A 150x120 image with 4 rectangles. At scale factor 2: two valid (scale 69 and 89 px), one
+    5x5 box becoming 10x10 (< 16: invalid) and one crowd box."""
+    img = np.full((120, 150, 3), 40, np.uint8)
+    boxes = [([10, 10, 40, 50], 0, 0), ([70, 20, 120, 60], 1, 0), ([100, 90, 105, 95], 0, 0),
+             ([20, 70, 60, 110], 1, 1)]  # (xyxy, label, crowd)
+    for (x1, y1, x2, y2), label, _ in boxes:
+        img[y1:y2, x1:x2] = (200, 60, 60) if label == 0 else (60, 200, 90)
+    mmcv.imwrite(img, path)
+    return [dict(bbox=b, bbox_label=lab, ignore_flag=crowd) for b, lab, crowd in boxes]
+
+
+def test_one_iteration_then_loss_decreases_on_fixed_batch(cfg, tmp_path):
+    import mmdet_scalenorm  # noqa: F401
+    init_default_scope('mmdet')
+    cfg = tiny(cfg)
+    path = str(tmp_path / 'img.png')
+    instances = write_image(path)
+    pipeline = copy.deepcopy(cfg.train_dataloader.dataset.pipeline)
+    # force the pyramid scale: factor 2 of the configured {4, 2, 1, 0.5, 0.25}
+    assert pipeline[2].type == 'RandomChoice'
+    pipeline[2] = [c for c in pipeline[2].transforms if c[0].scale_factor == 2.0][0][0]
+    pipeline = Compose(pipeline)
+
+    torch.manual_seed(0)
+    np.random.seed(0)
+    items = [pipeline(dict(img_path=path, img_id=i, instances=copy.deepcopy(instances)))
+             for i in range(2)]
+    for item in items:
+        sample = item['data_samples']
+        assert sample.metainfo['valid_range'] == (16.0, 560.0)
+        assert sample.metainfo['valid_range_info']['num_invalid'] == 1
+        assert len(sample.gt_instances) == 2  # the valid ones
+        assert len(sample.ignored_instances) == 2  # the 10 px one and the crowd one
+        assert tuple(item['inputs'].shape[1:]) == (240, 300)
+    batch = pseudo_collate(items)
+
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.train()
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9))
+    # count the anchors / proposals the SNIP §6.1 rule ignores inside the real training step
+    hits = dict(rpn=[], rcnn=[])
+    for key, assigner in (('rpn', model.rpn_head.assigner), ('rcnn', model.roi_head.bbox_assigner)):
+        orig = assigner.overlaps_invalid
+        assigner.overlaps_invalid = (
+            lambda p, g, orig=orig, key=key: hits[key].append(orig(p, g)) or hits[key][-1])
+    totals = []
+    for _ in range(5):
+        torch.manual_seed(1)  # same RoI sampling each iteration: a fixed batch, fixed samples
+        log_vars = model.train_step(batch, optim)
+        assert all(np.isfinite(v.item()) for v in log_vars.values())
+        totals.append(log_vars['loss'].item())
+    # anchors around the crowd box are always ignored; the R-CNN rule ran on every image
+    assert len(hits['rpn']) == len(hits['rcnn']) == 5 * 2 and all(h.any() for h in hits['rpn'])
+    assert {'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox'} <= set(log_vars)
+    assert totals[-1] < totals[0], totals

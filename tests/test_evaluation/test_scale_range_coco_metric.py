@@ -1,0 +1,265 @@
+"""ScaleRangeCocoMetric: AP/AR within box-scale ranges (issue 5 item 3, ISN Table 7)."""
+import copy
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from pycocotools import mask as mask_utils
+from pycocotools.coco import COCO as PyCOCO
+from pycocotools.cocoeval import COCOeval as PyCOCOeval
+
+import mmdet_scalenorm  # noqa: F401
+from mmdet.registry import METRICS
+from mmdet_scalenorm.evaluation.metrics import ScaleRangeCocoMetric
+from mmdet_scalenorm.evaluation.metrics.scale_range_coco_metric import range_key
+
+
+def _write(tmp_path, name, obj):
+    p = tmp_path / name
+    p.write_text(json.dumps(obj))
+    return str(p)
+
+
+# hand-built case: one 200x200 image, one class
+GT_BOXES = [  # xywh, 'area' field (as a mask area would be)
+    ([10, 10, 10, 10], 100.0),    # scale 10
+    ([50, 50, 40, 40], 1600.0),   # scale 40
+    ([90, 90, 100, 100], 1e4),    # scale 100
+    ([20, 120, 20, 20], 64.0),    # box scale 20, but a thin mask: area 64 (sqrt 8)
+]
+DETS = [  # xyxy, score
+    ([50, 50, 90, 90], 0.9),      # TP for scale 40
+    ([90, 90, 190, 190], 0.8),    # TP for scale 100
+    ([20, 120, 40, 140], 0.7),    # TP for box-scale 20
+    ([150, 10, 158, 18], 0.95),   # FP, scale 8
+    ([150, 150, 180, 180], 0.99),  # FP, scale 30
+]
+
+
+def _hand_gt(tmp_path):
+    anns = [dict(id=i + 1, image_id=1, category_id=1, bbox=b, area=a, iscrowd=0)
+            for i, (b, a) in enumerate(GT_BOXES)]
+    return _write(tmp_path, 'gt.json', dict(
+        images=[dict(id=1, width=200, height=200, file_name='a.png')], annotations=anns,
+        categories=[dict(id=1, name='thing')]))
+
+
+def _sample(img_id, shape, boxes, scores, labels, masks=None):
+    pred = dict(bboxes=torch.as_tensor(np.asarray(boxes, np.float32).reshape(-1, 4)),
+                scores=torch.as_tensor(np.asarray(scores, np.float32)),
+                labels=torch.as_tensor(np.asarray(labels, np.int64)))
+    if masks is not None:
+        pred['masks'] = torch.as_tensor(np.asarray(masks, bool))
+    return dict(img_id=img_id, ori_shape=shape, pred_instances=pred)
+
+
+def _run(metric, classes, samples):
+    metric.dataset_meta = dict(classes=classes)
+    metric.process({}, samples)
+    return metric.evaluate(size=len(samples))
+
+
+def test_known_values_on_hand_built_case(tmp_path):
+    metric = ScaleRangeCocoMetric(ann_file=_hand_gt(tmp_path),
+                                  scale_ranges=[(16, 560), (0, 16), (0, 'inf'), (500, None)])
+    res = _run(metric, ('thing', ), [_sample(1, (200, 200), [d[0] for d in DETS],
+                                             [d[1] for d in DETS], [0] * len(DETS))])
+    # [16, 560]: GT of box scale 40, 100, 20 (the thin one counts by its box); the scale-8 FP is
+    # outside the range and ignored, the scale-30 FP is first in score order:
+    # precisions 0, 1/2, 2/3, 3/4 at recalls 0, 1/3, 2/3, 1 -> interpolated 0.75 everywhere.
+    assert res['coco/bbox_mAP_16-560'] == 0.75
+    assert res['coco/bbox_mAR_16-560'] == 1.0
+    # [0, 16]: only the undetected scale-10 GT
+    assert res['coco/bbox_mAP_0-16'] == 0.0
+    assert res['coco/bbox_mAR_0-16'] == 0.0
+    # [0, inf] is COCO's 'all': equals the usual mAP
+    assert res['coco/bbox_mAP_0-inf'] == res['coco/bbox_mAP']
+    assert res['coco/bbox_mAR_0-inf'] == 0.75
+    # no GT in [500, inf]: COCO's -1
+    assert res['coco/bbox_mAP_500-inf'] == -1.0 and res['coco/bbox_mAR_500-inf'] == -1.0
+    # the usual keys are kept
+    for k in ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l'):
+        assert f'coco/bbox_{k}' in res
+
+
+def _hand_cocoeval(gt_path, dets, iou_type, rng):
+    """pycocotools run by hand on the GT copy whose area = bbox w*h, the documented rule."""
+    with open(gt_path) as f:
+        gt = json.load(f)
+    for a in gt['annotations']:
+        a['area'] = a['bbox'][2] * a['bbox'][3]
+    coco = PyCOCO()
+    coco.dataset = gt
+    coco.createIndex()
+    dets = copy.deepcopy(dets)
+    if iou_type == 'segm':
+        for d in dets:
+            d.pop('bbox')
+    coco_dt = coco.loadRes(dets)
+    for a in coco_dt.dataset['annotations']:
+        a['area'] = a['bbox'][2] * a['bbox'][3]
+    ev = PyCOCOeval(coco, coco_dt, iou_type)
+    ev.params.maxDets = [100, 300, 1000]
+    lo, hi = rng
+    ev.params.areaRng = [[lo ** 2, 1e10 if math.isinf(hi) else hi ** 2]]
+    ev.params.areaRngLbl = ['all']
+    ev.evaluate()
+    ev.accumulate()
+    ev.summarize()
+    return ev.stats[0], ev.stats[8]  # AP and AR at maxDets[2] with areaRng 'all'
+
+
+def _random_case(tmp_path, seed, with_masks):
+    rng = np.random.default_rng(seed)
+    images, anns, samples, dets = [], [], [], []
+    for img_id in range(1, 6):
+        h, w = 120, 160
+        images.append(dict(id=img_id, width=w, height=h, file_name=f'{img_id}.png'))
+        boxes, scores, labels, masks = [], [], [], []
+        for _ in range(int(rng.integers(1, 8))):
+            s = float(np.exp(rng.uniform(np.log(4), np.log(100))))
+            bw = min(w - 1, max(2, int(s * rng.uniform(0.7, 1.4))))
+            bh = min(h - 1, max(2, int(s * s / bw)))
+            x, y = int(rng.integers(0, w - bw)), int(rng.integers(0, h - bh))
+            m = np.zeros((h, w), np.uint8, order='F')
+            m[y:y + bh, x:x + bw] = 1
+            m[y:y + bh // 2, x:x + bw // 2] = 0 if bw > 3 and bh > 3 else 1  # area != w*h
+            rle = mask_utils.encode(m)
+            area = float(mask_utils.area(rle))
+            rle['counts'] = rle['counts'].decode()
+            cat = int(rng.integers(1, 3))
+            anns.append(dict(id=len(anns) + 1, image_id=img_id, category_id=cat,
+                             bbox=[x, y, bw, bh], area=area, segmentation=rle, iscrowd=0))
+            if rng.random() < 0.8:  # detected, jittered
+                j = rng.normal(0, max(1.0, 0.1 * s), size=4)
+                b = np.clip([x + j[0], y + j[1], x + bw + j[2], y + bh + j[3]], 0, [w, h, w, h])
+                boxes.append(b)
+                scores.append(float(rng.random()))
+                labels.append(cat - 1 if rng.random() < 0.9 else 2 - cat)
+                dm = np.zeros((h, w), bool)
+                bi = np.round(b).astype(int)
+                dm[bi[1]:max(bi[3], bi[1] + 1), bi[0]:max(bi[2], bi[0] + 1)] = True
+                masks.append(dm)
+        for _ in range(int(rng.integers(0, 4))):  # false positives
+            s = float(np.exp(rng.uniform(np.log(4), np.log(80))))
+            x, y = rng.uniform(0, w - s), rng.uniform(0, h - s)
+            boxes.append([x, y, x + s, y + s])
+            scores.append(float(rng.random()))
+            labels.append(int(rng.integers(0, 2)))
+            dm = np.zeros((h, w), bool)
+            dm[int(y):int(y + s) + 1, int(x):int(x + s) + 1] = True
+            masks.append(dm)
+        samples.append(_sample(img_id, (h, w), boxes, scores, labels,
+                               masks if with_masks else None))
+        for b, sc, lb, dm in zip(boxes, scores, labels, masks):
+            d = dict(image_id=img_id, category_id=int(lb) + 1, score=float(np.float32(sc)),
+                     bbox=[float(v) for v in np.float32(
+                         [b[0], b[1], b[2] - b[0], b[3] - b[1]])])
+            if with_masks:
+                r = mask_utils.encode(np.asfortranarray(dm.astype(np.uint8)))
+                r['counts'] = r['counts'].decode()
+                d['segmentation'] = r
+            dets.append(d)
+    gt = _write(tmp_path, f'gt{seed}.json', dict(
+        images=images, annotations=anns,
+        categories=[dict(id=1, name='a'), dict(id=2, name='b')]))
+    return gt, samples, dets
+
+
+@pytest.mark.parametrize('seed', [0, 1])
+def test_equals_cocoeval_run_by_hand(tmp_path, seed):
+    ranges = [(16, 560), (0, 12), (30, float('inf')), (8.5, 40)]
+    gt, samples, dets = _random_case(tmp_path, seed, with_masks=True)
+    metric = ScaleRangeCocoMetric(ann_file=gt, metric=['bbox', 'segm'], scale_ranges=ranges)
+    res = _run(metric, ('a', 'b'), samples)
+    assert range_key(ranges[3]) == '8.5-40'
+    for iou_type in ('bbox', 'segm'):
+        for r in ranges:
+            ap, ar = _hand_cocoeval(gt, dets, iou_type, r)
+            key = range_key(r)
+            assert res[f'coco/{iou_type}_mAP_{key}'] == float(f'{round(ap, 3)}'), (iou_type, r)
+            assert res[f'coco/{iou_type}_mAR_{key}'] == float(f'{round(ar, 3)}'), (iou_type, r)
+    # the usual keys are CocoMetric's own numbers
+    from mmdet.evaluation.metrics import CocoMetric
+    plain = CocoMetric(ann_file=gt, metric=['bbox', 'segm'])
+    ref = _run(plain, ('a', 'b'), samples)
+    for k, v in ref.items():
+        assert res[k] == v
+
+
+def test_range_uses_box_not_mask_area(tmp_path):
+    """The thin GT (box scale 20, mask area 64) is in [16, 560] only by its box."""
+    gt = _hand_gt(tmp_path)
+    metric = ScaleRangeCocoMetric(ann_file=gt, scale_ranges=[(16, 560)])
+    # detect only the thin GT
+    res = _run(metric, ('thing', ), [_sample(1, (200, 200), [[20, 120, 40, 140]], [0.9], [0])])
+    assert res['coco/bbox_mAR_16-560'] == round(1 / 3, 3)
+
+
+def test_key_names_and_registry(tmp_path):
+    assert range_key((16, 560)) == '16-560'
+    assert range_key((120.0, float('inf'))) == '120-inf'
+    assert range_key((0, None if False else 32.5)) == '0-32.5'
+    m = METRICS.build(dict(type='ScaleRangeCocoMetric', ann_file=_hand_gt(tmp_path),
+                           metric=['bbox'], scale_ranges=[(120, 'inf'), [16, 560]]))
+    assert isinstance(m, ScaleRangeCocoMetric)
+    assert m.range_keys == ['120-inf', '16-560']
+    assert m.scale_ranges == [(120.0, math.inf), (16.0, 560.0)]
+
+
+@pytest.mark.parametrize('ranges', [[(560, 16)], [], 'inf', [(16, )], [(-1, 5)],
+                                    [(16, 560), (16.0, 560.0)], [('a', 5)], 16])
+def test_bad_ranges(ranges):
+    with pytest.raises(ValueError, match='scale_ranges'):
+        ScaleRangeCocoMetric(scale_ranges=ranges)
+
+
+def test_bad_annotation_files(tmp_path):
+    missing = str(tmp_path / 'nope.json')
+    with pytest.raises(FileNotFoundError, match='nope.json'):
+        ScaleRangeCocoMetric(ann_file=missing)
+    garbage = tmp_path / 'garbage.json'
+    garbage.write_bytes(b'\x89PNG not json')
+    with pytest.raises(ValueError, match='garbage.json'):
+        ScaleRangeCocoMetric(ann_file=str(garbage))
+    as_list = _write(tmp_path, 'list.json', [1, 2])
+    with pytest.raises(ValueError, match='list.json'):
+        ScaleRangeCocoMetric(ann_file=as_list)
+    no_images = _write(tmp_path, 'noimg.json', dict(annotations=[], categories=[]))
+    with pytest.raises(ValueError, match='noimg.json.*images'):
+        ScaleRangeCocoMetric(ann_file=no_images)
+
+
+def test_synthetic_val_perfect_predictions(synthetic_tiny):
+    """GT as predictions on the synthetic val split: every range with GT scores 1.0."""
+    coco = PyCOCO(synthetic_tiny['val_ann'])
+    samples = []
+    for img_id in coco.getImgIds():
+        img = coco.imgs[img_id]
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=[img_id]))
+        boxes = [[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
+                  a['bbox'][1] + a['bbox'][3]] for a in anns]
+        masks = [coco.annToMask(a).astype(bool) for a in anns]
+        samples.append(_sample(img_id, (img['height'], img['width']), boxes,
+                               [0.9] * len(anns), [a['category_id'] - 1 for a in anns], masks))
+    metric = ScaleRangeCocoMetric(ann_file=synthetic_tiny['val_ann'], metric=['bbox', 'segm'],
+                                  scale_ranges=[(16, 560), (0, 16)])
+    res = _run(metric, synthetic_tiny['classes'], samples)
+    for m in ('bbox', 'segm'):
+        for key in ('16-560', '0-16'):
+            assert res[f'coco/{m}_mAP_{key}'] == 1.0
+            assert res[f'coco/{m}_mAR_{key}'] == 1.0
+
+
+def test_without_ann_file_gt_from_samples():
+    """GT converted from the data samples (CocoMetric's ann_file=None path): area is w*h."""
+    metric = ScaleRangeCocoMetric(scale_ranges=[(16, 560), (0, 16)])
+    sample = _sample(0, (200, 200), [d[0] for d in DETS], [d[1] for d in DETS], [0] * len(DETS))
+    sample['instances'] = [dict(bbox_label=0, ignore_flag=0,
+                                bbox=[b[0], b[1], b[0] + b[2], b[1] + b[3]])
+                           for b, _ in GT_BOXES]
+    res = _run(metric, ('thing', ), [sample])
+    assert res['coco/bbox_mAP_16-560'] == 0.75 and res['coco/bbox_mAR_16-560'] == 1.0
+    assert res['coco/bbox_mAP_0-16'] == 0.0
