@@ -6,7 +6,8 @@
 * ``ValidRangeSampler((16, 560))`` vs ``RandomSampler`` (R-CNN settings: 512 RoIs out of 2000
   proposals + GT).
 
-Usage: python benchmarks/bench_assigner.py [--device cuda] [--repeat N]
+Usage: python benchmarks/bench_assigner.py [--device cuda] [--repeat N] [--threads T]
+(CPU runs use 1 torch thread by default: steadier ratios on a shared machine.)
 """
 import argparse
 import os
@@ -96,7 +97,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--repeat', type=int, default=10)
+    parser.add_argument('--threads', type=int, default=1, help='torch CPU threads')
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f'torch threads: {torch.get_num_threads()}')
     bench_assigner(args.device, args.repeat)
     bench_sampler(args.device, args.repeat)
 

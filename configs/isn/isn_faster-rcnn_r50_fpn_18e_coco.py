@@ -17,6 +17,7 @@ _base_ = [
     'mmdet::_base_/datasets/coco_detection.py',
     '../_base_/schedules/isn_18e.py',
     'mmdet::_base_/default_runtime.py',
+    '../_base_/tta/isn_tta.py',
 ]
 custom_imports = dict(imports=['mmdet_scalenorm'], allow_failed_imports=False)
 

@@ -1,1 +1,2 @@
 """Registered into mmdet's registries on import; each owner adds its modules here."""
+from .inference import inference_scalenorm, init_scalenorm_detector  # noqa: F401

@@ -142,3 +142,13 @@ def test_one_iteration_then_loss_decreases_on_fixed_batch(cfg, tmp_path):
     assert len(hits['rpn']) == len(hits['rcnn']) == 5 * 2 and all(h.any() for h in hits['rpn'])
     assert {'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox'} <= set(log_vars)
     assert totals[-1] < totals[0], totals
+
+
+def test_metafile_lists_the_config_without_results():
+    import yaml
+    meta = yaml.safe_load(open(osp.join(REPO, 'configs', 'isn', 'metafile.yml')))
+    (model, ) = meta['Models']
+    assert model['In Collection'] == meta['Collections'][0]['Name'] == 'ISN'
+    assert osp.isfile(osp.join(REPO, model['Config']))
+    assert model['Metadata']['Epochs'] == Config.fromfile(ISN_CFG).train_cfg.max_epochs
+    assert 'Results' not in model and 'Weights' not in model  # not trained yet: no numbers

@@ -207,3 +207,34 @@ def test_property_ignored_exactly_where_iou_exceeds_thr(seed, thr, n_ign):
         40, dtype=torch.bool)
     expected = torch.where(hit, torch.full_like(want.gt_inds, -1), want.gt_inds)
     assert torch.equal(got.gt_inds, expected)
+
+
+def test_area_prefilter_keeps_priors_near_the_bound():
+    # a prior inside an ignored box has IoU = area ratio, the bound the prefilter relies on:
+    # 100/324 = 0.309 (> 0.3, ignored), 100/361 = 0.277 (kept)
+    priors = torch.tensor([[1., 1., 11., 11.], [101., 101., 111., 111.]])
+    ign = instances(bboxes=torch.tensor([[0., 0., 18., 18.], [100., 100., 119., 119.]]))
+    res = ScaleAwareMaxIoUAssigner(**RCNN_CFG).assign(
+        instances(priors=priors), instances(bboxes=torch.zeros(0, 4)), ign)
+    assert res.gt_inds.tolist() == [-1, 0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10**6), thr=st.sampled_from([0.0, 0.1, 0.3, 0.5, 0.9]),
+       bad=st.sampled_from(['none', 'nan', 'negative', 'zero']))
+def test_property_prefilter_is_exact_with_degenerate_boxes(seed, thr, bad):
+    gen = torch.Generator().manual_seed(seed)
+    priors = rand_boxes(gen, 60, size=50, max_side=60)
+    ign = rand_boxes(gen, 4, size=50, max_side=60)
+    if bad == 'nan':
+        priors[::7, 2] = float('nan')
+        ign[0, 3] = float('nan')
+    elif bad == 'negative':
+        priors[::5, 0] = priors[::5, 2] + 3
+        ign[1, 1] = ign[1, 3] + 2
+    elif bad == 'zero':
+        priors[::6, 3] = priors[::6, 1]
+        ign[2, 2] = ign[2, 0]
+    a = ScaleAwareMaxIoUAssigner(**RPN_CFG, invalid_iou_thr=thr)
+    want = (bbox_overlaps(priors, ign) > thr).any(dim=1)
+    assert torch.equal(a.overlaps_invalid(priors, ign), want)

@@ -79,22 +79,52 @@ class ScaleAwareMaxIoUAssigner(MaxIoUAssigner):
             ignored = ignored.to(priors.device)
         hit = self.overlaps_invalid(priors, ignored).to(device)
 
-        assign_result.gt_inds[hit] = -1
+        assign_result.gt_inds.masked_fill_(hit, -1)
         if assign_result.labels is not None:
-            assign_result.labels[hit] = -1
-        assign_result.max_overlaps[hit] = -1
+            assign_result.labels.masked_fill_(hit, -1)
+        assign_result.max_overlaps.masked_fill_(hit, -1)
         return assign_result
 
     def overlaps_invalid(self, priors: Tensor, ignored: Tensor) -> Tensor:
         """Bool mask (num_priors,): IoU with some ``ignored`` box > ``invalid_iou_thr``.
 
         The IoU is the assigner's own ``iou_calculator`` in mode ``'iou'``, computed over chunks
-        of priors so ``num_priors x num_ignored`` is never materialised at once.
+        of priors so ``num_priors x num_ignored`` is never materialised at once. It is computed
+        only for the priors that pass an exact necessary condition (:meth:`_area_candidates`), so
+        ISN's typical ignored GT (tiny or huge) cost little more than one pass over the priors.
         """
         num_priors = priors.shape[0]
-        step = max(1, self.chunk_size // max(1, ignored.shape[0]))
         hit = priors.new_zeros((num_priors, ), dtype=torch.bool)
-        for start in range(0, num_priors, step):
-            iou = self.iou_calculator(priors[start:start + step], ignored, mode='iou')
-            hit[start:start + step] = (iou > self.invalid_iou_thr).any(dim=1)
+        # A box with a non-positive side (or NaN) has zero IoU with everything (bbox_overlaps
+        # clamps the intersection at 0), so it can never exceed a threshold >= 0.
+        iw, ih = ignored[:, 2] - ignored[:, 0], ignored[:, 3] - ignored[:, 1]
+        ignored = ignored[(iw > 0) & (ih > 0)]
+        if ignored.shape[0] == 0:
+            return hit
+        cand = self._area_candidates(priors, ignored).nonzero().squeeze(1)
+        step = max(1, self.chunk_size // ignored.shape[0])
+        for start in range(0, cand.numel(), step):
+            idx = cand[start:start + step]
+            iou = self.iou_calculator(priors[idx], ignored, mode='iou')
+            hit[idx] = (iou > self.invalid_iou_thr).any(dim=1)
         return hit
+
+    def _area_candidates(self, priors: Tensor, ignored: Tensor) -> Tensor:
+        """Priors that may have IoU > thr with some (positive-area) ignored box.
+
+        IoU(p, g) <= min(area_p, area_g) / max(area_p, area_g), so IoU > t > 0 needs some ignored
+        area in ``(t * area_p, area_p / t)``; the window is widened by 1% against rounding.
+        Priors with a non-positive side or NaN stay candidates (their IoU is left to the exact
+        computation).
+        """
+        t = self.invalid_iou_thr
+        pw, ph = priors[:, 2] - priors[:, 0], priors[:, 3] - priors[:, 1]
+        regular = (pw > 0) & (ph > 0)
+        if t <= 0:
+            return torch.ones_like(regular)
+        area = (pw * ph).float()
+        areas = ((ignored[:, 2] - ignored[:, 0]) * (ignored[:, 3] - ignored[:, 1])).float()
+        areas = areas.sort().values.contiguous()
+        first = torch.searchsorted(areas, area * (t / 1.01), right=False)  # first >= low end
+        last = torch.searchsorted(areas, area * (1.01 / t), right=True)  # first > high end
+        return (first < last) | ~regular

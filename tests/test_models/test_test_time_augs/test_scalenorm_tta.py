@@ -1,0 +1,262 @@
+"""``ScaleNormTTAModel``: per-view range filter + soft-NMS merge (SNIP §6.1, ISN §3.3.1)."""
+import math
+
+import pytest
+import torch
+from mmdet.models.test_time_augs import DetTTAModel
+from mmdet.structures import DetDataSample
+from mmengine.config import ConfigDict
+from mmengine.structures import InstanceData
+from torch import nn
+
+from mmdet_scalenorm.models.test_time_augs import ScaleNormTTAModel
+from mmdet_scalenorm.ops import batched_soft_nms
+
+ORI = (100, 200)  # h, w of the original image
+
+
+class EchoDetector(nn.Module):
+    """Stands in for a detector: its 'predictions' are the data samples it is given."""
+
+    def test_step(self, data):
+        return data['data_samples']
+
+
+def view(boxes, scores=None, labels=None, f=1.0, flip=False, direction='horizontal', **fields):
+    boxes = torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4)
+    n = boxes.size(0)
+    s = DetDataSample(metainfo=dict(
+        img_id=0, ori_shape=ORI, img_shape=(round(ORI[0] * f), round(ORI[1] * f)),
+        scale_factor=(f, f), flip=flip, flip_direction=direction if flip else None))
+    p = InstanceData()
+    p.bboxes = boxes
+    p.scores = torch.linspace(0.9, 0.5, n) if scores is None else torch.as_tensor(
+        scores, dtype=torch.float32)
+    p.labels = torch.zeros(n, dtype=torch.long) if labels is None else torch.as_tensor(labels)
+    for k, v in fields.items():
+        p[k] = v
+    s.pred_instances = p
+    return s
+
+
+def square(x, y, side):
+    return [x, y, x + side, y + side]
+
+
+def merge(model, views):
+    return model.test_step(dict(inputs=[[None]] * len(views),
+                                data_samples=[[v] for v in views]))[0].pred_instances
+
+
+HARD = dict(nms=dict(type='nms', iou_threshold=0.5), max_per_img=100)
+SOFT = dict(nms=dict(type='soft_nms', iou_threshold=0.3, sigma=0.5, min_score=1e-3,
+                     method='gaussian'), max_per_img=100)
+
+
+def build(**kw):
+    return ScaleNormTTAModel(module=EchoDetector(), **kw)
+
+
+def test_isn_range_edges_in_resized_pixels():
+    # valid_range (16, 560) closed, resized scale = original scale * f
+    m = build(tta_cfg=HARD, valid_range=(16, 560))
+    # at f=2: original sides 8 (-> 16, kept), 7.5 (-> 15, dropped), 280 (-> 560, kept)
+    boxes = [square(0, 0, 8), square(50, 50, 7.5), [0, 0, 140, 0], square(100, 0, 2)]
+    boxes[2] = [0, 0, 200, 392]  # sqrt(200*392) = 280 -> 560 at f=2: kept
+    out = merge(m, [view(boxes, f=2.0)])
+    assert sorted(out.bboxes.tolist()) == sorted([square(0, 0, 8), [0, 0, 200, 392]])
+    # at f=0.5 a side of 32 -> 16 is kept, 31 -> 15.5 dropped
+    out = merge(m, [view([square(0, 0, 32), square(100, 50, 31)], f=0.5)])
+    assert out.bboxes.tolist() == [square(0, 0, 32)]
+
+
+def test_isn_uses_anisotropic_scale_factor_mean():
+    m = build(tta_cfg=HARD, valid_range=(16, 560))
+    s = view([square(0, 0, 8)])
+    s.set_metainfo(dict(scale_factor=(4.0, 1.0)))  # sqrt(4 * 1) = 2 -> 16: kept
+    assert len(merge(m, [s])) == 1
+    s = view([square(0, 0, 8)])
+    s.set_metainfo(dict(scale_factor=(3.9, 1.0)))  # 8 * sqrt(3.9) < 16: dropped
+    assert len(merge(m, [s])) == 0
+
+
+def test_snip_ranges_by_view_order_in_original_pixels():
+    # 3 scales x (no flip, flip): 6 views, scale-major.  Ranges in ORIGINAL pixels.
+    ranges = [(0, 80), (40, 160), (120, 'inf')]
+    small, mid, big, huge = square(0, 0, 30), square(100, 0, 80), square(0, 0, 100), \
+        [0, 0, 200, 100]  # scales 30, 80, 100, 141.4
+    views = []
+    for si, f in enumerate((2.0, 1.0, 0.5)):
+        for flip in (False, True):
+            bxs = [small, mid, big, huge]
+            if flip:  # the detector reports flipped-image coordinates
+                bxs = [[ORI[1] - b[2], b[1], ORI[1] - b[0], b[3]] for b in bxs]
+            # the score tells which scale a survivor came from
+            views.append(view(bxs, scores=[0.9 - 0.3 * si] * 4, labels=[0, 1, 2, 3], f=f,
+                              flip=flip))
+    out = merge(build(tta_cfg=HARD, scale_ranges=ranges), views)
+    got = {int(lab): round(float(sc), 3) for lab, sc in zip(out.labels, out.scores)}
+    # scale 0 (0, 80): small, mid (80 is the closed edge); scale 1 (40, 160): mid, big, huge;
+    # scale 2 (120, inf): huge only
+    assert got == {0: 0.9, 1: 0.9, 2: 0.6, 3: 0.6}
+    assert out.bboxes.tolist() == [small, mid, big, huge]  # flipped views mapped back
+    out = merge(build(tta_cfg=HARD, scale_ranges=ranges), views[4:] + views[:4])
+    got = {int(lab): round(float(sc), 3) for lab, sc in zip(out.labels, out.scores)}
+    assert got == {0: 0.3, 1: 0.9, 2: 0.9, 3: 0.9}  # the order of views decides the range
+    out = merge(build(tta_cfg=HARD, scale_ranges=ranges[2:]), views[4:])
+    assert out.labels.tolist() == [3]
+    with pytest.raises(ValueError, match='scale_ranges has 3 ranges'):
+        merge(build(tta_cfg=HARD, scale_ranges=ranges), views[:4])
+
+
+def test_flip_back_boxes_masks_keypoints():
+    h, w = ORI
+    box = [10, 20, 40, 60]
+    mask = torch.zeros(1, h, w, dtype=torch.bool)
+    mask[0, 20:60, 10:40] = True
+    kpts = torch.tensor([[[15., 25., 2.], [35., 50., 1.]]])  # K=2: left, right
+    kscores = torch.tensor([[0.9, 0.4]])
+    flip_idx = [1, 0]
+    # the flipped view sees everything mirrored
+    fbox = [w - 40, 20, w - 10, 60]
+    fmask = mask.flip(-1)
+    fk = kpts[:, [1, 0]].clone()
+    fk[..., 0] = w - fk[..., 0]
+    v = view([fbox], scores=[0.8], flip=True, masks=fmask, keypoints=fk,
+             keypoint_scores=kscores[:, [1, 0]])
+    m = build(tta_cfg=HARD, flip_indices=flip_idx)
+    out = merge(m, [v])
+    assert out.bboxes.tolist() == [box]
+    assert torch.equal(out.masks, mask)
+    assert torch.equal(out.keypoints, kpts)
+    assert torch.equal(out.keypoint_scores, kscores)
+    # flip_indices from the view metainfo win; without any, flipping keypoints is an error
+    v.set_metainfo(dict(flip_indices=[0, 1]))
+    assert not torch.equal(merge(build(tta_cfg=HARD), [v]).keypoints, kpts)
+    v2 = view([fbox], flip=True, keypoints=fk)
+    with pytest.raises(ValueError, match='flip_indices'):
+        merge(build(tta_cfg=HARD), [v2])
+    # vertical and diagonal flips of boxes and masks
+    for direction, dims in (('vertical', [-2]), ('diagonal', [-2, -1])):
+        fb = {'vertical': [10, h - 60, 40, h - 20], 'diagonal': [w - 40, h - 60, w - 10, h - 20]}
+        out = merge(m, [view([fb[direction]], flip=True, direction=direction,
+                             masks=mask.flip(dims))])
+        assert out.bboxes.tolist() == [box] and torch.equal(out.masks, mask)
+
+
+def test_masks_and_keypoints_follow_their_own_box():
+    h, w = ORI
+    boxes = [square(10, 10, 20), square(12, 12, 20), square(100, 50, 30)]  # 0 and 1 overlap
+    masks = torch.zeros(3, h, w, dtype=torch.bool)
+    for i, b in enumerate(boxes):
+        masks[i, int(b[1]):int(b[3]), int(b[0]):int(b[2])] = True
+    kpts = torch.tensor(boxes, dtype=torch.float32)[:, None, :2].repeat(1, 3, 1)
+    v0 = view(boxes[:2], scores=[0.6, 0.9], masks=masks[:2], keypoints=kpts[:2], f=1.0)
+    v1 = view(boxes[2:], scores=[0.7], masks=masks[2:], keypoints=kpts[2:], f=0.5)
+    for cfg in (HARD, SOFT):
+        out = merge(build(tta_cfg=cfg), [v0, v1])
+        assert out.masks.shape[1:] == (h, w) and len(out.masks) == len(out) == len(out.keypoints)
+        for b, mk, kp in zip(out.bboxes, out.masks, out.keypoints):
+            i = boxes.index(b.tolist())
+            assert torch.equal(mk, masks[i]) and torch.equal(kp, kpts[i])
+    out = merge(build(tta_cfg=HARD), [v0, v1])
+    assert out.bboxes.tolist() == [boxes[1], boxes[2]]  # box 0 suppressed by hard NMS
+
+
+def test_soft_nms_merge_is_batched_soft_nms_of_the_views():
+    g = torch.Generator().manual_seed(0)
+    views, allb, alls, alll = [], [], [], []
+    for f in (2.0, 1.0, 0.5):
+        xy = torch.rand(30, 2, generator=g) * 150
+        b = torch.cat([xy, xy + 5 + torch.rand(30, 2, generator=g) * 40], 1)
+        s, lab = torch.rand(30, generator=g), torch.randint(0, 3, (30,), generator=g)
+        views.append(view(b, scores=s, labels=lab, f=f))
+        allb.append(b), alls.append(s), alll.append(lab)
+    cfg = dict(SOFT, max_per_img=20)
+    out = merge(build(tta_cfg=cfg), views)
+    nms = dict(SOFT['nms'])
+    nms.pop('type')
+    dets, keep = batched_soft_nms(torch.cat(allb), torch.cat(alls), torch.cat(alll),
+                                  max_num=20, **nms)
+    assert torch.equal(out.bboxes, dets[:, :4]) and torch.equal(out.scores, dets[:, 4])
+    assert torch.equal(out.labels, torch.cat(alll)[keep])
+
+
+def test_unbounded_hard_nms_equals_det_tta_model():
+    g = torch.Generator().manual_seed(1)
+
+    def views():
+        g.manual_seed(1)
+        out = []
+        for f, flip in ((2.0, False), (2.0, True), (1.0, False), (0.5, True)):
+            xy = torch.rand(40, 2, generator=g) * 150
+            b = torch.cat([xy, xy + 2 + torch.rand(40, 2, generator=g) * 60], 1)
+            out.append(view(b, scores=torch.rand(40, generator=g),
+                            labels=torch.randint(0, 4, (40,), generator=g), f=f, flip=flip))
+        out.append(view(torch.zeros(0, 4)))  # an empty view
+        return out
+
+    cfg = dict(nms=dict(type='nms', iou_threshold=0.5), max_per_img=50)
+    ours = merge(build(tta_cfg=cfg), views())
+    theirs = DetTTAModel(module=EchoDetector(), tta_cfg=ConfigDict(cfg)).test_step(
+        dict(inputs=[[None]] * 5, data_samples=[[v] for v in views()]))[0].pred_instances
+    for k in ('bboxes', 'scores', 'labels'):
+        assert torch.equal(ours[k], theirs[k])
+    ours = merge(build(tta_cfg=cfg, valid_range=(0, math.inf)), views())
+    assert torch.equal(ours.bboxes, theirs.bboxes)
+
+
+def test_empty_views_all_empty_and_single_view():
+    m = build(tta_cfg=SOFT, valid_range=(16, 560))
+    h, w = ORI
+    e = view(torch.zeros(0, 4), masks=torch.zeros(0, h, w, dtype=torch.bool))
+    out = merge(m, [e, e])
+    assert out.bboxes.shape == (0, 4) and out.scores.shape == (0,) and out.labels.shape == (0,)
+    assert out.masks.shape == (0, h, w)
+    one = view([square(0, 0, 20)], scores=[0.5], masks=torch.ones(1, h, w, dtype=torch.bool))
+    out = merge(m, [e, one])
+    assert out.bboxes.tolist() == [square(0, 0, 20)] and out.scores.tolist() == [0.5]
+    out = merge(m, [view([square(0, 0, 20)], scores=[0.5])])
+    assert len(out) == 1
+    # everything out of range -> empty result
+    assert len(merge(m, [view([square(0, 0, 5)])])) == 0
+
+
+def test_nan_detections_dropped_with_warning():
+    m = build(tta_cfg=SOFT)
+    v = view([square(0, 0, 20), [math.nan, 0, 10, 10], square(50, 50, 20)],
+             scores=[0.9, 0.8, math.inf])
+    with pytest.warns(UserWarning, match='NaN/inf'):
+        out = merge(m, [v])
+    assert out.bboxes.tolist() == [square(0, 0, 20)]
+
+
+def test_max_per_img():
+    boxes = [square(20 * i, 0, 10) for i in range(10)]
+    for cfg in (HARD, SOFT):
+        out = merge(build(tta_cfg=dict(cfg, max_per_img=4)), [view(boxes)])
+        assert len(out) == 4
+        assert out.scores.tolist() == pytest.approx(torch.linspace(0.9, 0.5, 10)[:4].tolist())
+
+
+@pytest.mark.parametrize('kw, key', [
+    (dict(valid_range=(560, 16)), 'valid_range'),
+    (dict(scale_ranges=[(0, 80), (160, 40)]), r'scale_ranges\[1\]'),
+    (dict(valid_range=(16, 560), scale_ranges=[(0, 80)]), 'either valid_range'),
+    (dict(tta_cfg=dict(nms=dict(type='soft_nms', sigma=0), max_per_img=10)), 'sigma'),
+    (dict(tta_cfg=dict(nms=dict(type='soft_nms', method='hard'), max_per_img=10)), 'method'),
+    (dict(tta_cfg=dict(nms=dict(type='matrix_nms'), max_per_img=10)), 'tta_cfg.nms.type'),
+    (dict(tta_cfg=dict(nms=dict(type='nms', iou_threshold=2.0))), 'iou_threshold'),
+    (dict(tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5), max_per_img=0)), 'max_per_img'),
+    (dict(flip_indices=[0, 0]), 'flip_indices'),
+])
+def test_bad_config(kw, key):
+    with pytest.raises(ValueError, match=key):
+        build(**kw)
+
+
+def test_builds_from_registry():
+    from mmdet.registry import MODELS
+    m = MODELS.build(dict(type='ScaleNormTTAModel', module=EchoDetector(),
+                          tta_cfg=SOFT, valid_range=(16, 560)))
+    assert isinstance(m, ScaleNormTTAModel) and m.valid_range == (16.0, 560.0)
