@@ -22,7 +22,6 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(REPO, 'configs', 'synthetic',
                           'isn_faster-rcnn_r18-tiny_fpn_2k_synthetic.py')
-RANGE_KEY = '16-560'
 
 
 def parse_args(argv=None):
@@ -46,67 +45,13 @@ def _step(i, msg):
     print(f'\n[demo {i}/5] {msg}', flush=True)
 
 
-def _runner(cfg):
-    from mmengine.runner import Runner
-    return Runner.from_cfg(cfg)
-
-
-def _base_cfg(args, work_dir):
-    from mmengine.config import Config
-    from mmdet_scalenorm.utils import set_data_root
-    cfg = Config.fromfile(args.config)
-    set_data_root(cfg, args.data_root)
-    cfg.work_dir = work_dir
-    cfg.randomness = dict(seed=args.seed)
+def _cfg(args, work_dir):
+    from mmdet_scalenorm.apis.experiment import load_experiment_config
+    cfg = load_experiment_config(args.config, args.data_root, work_dir, seed=args.seed,
+                                 workers=1 if args.device == 'cpu' else 2,
+                                 batch_size=2 if args.quick else None)
     cfg.log_level = 'INFO'
-    ranges = [(16, 560)]
-    for key in ('val_evaluator', 'test_evaluator'):
-        cfg[key] = dict(cfg[key], type='ScaleRangeCocoMetric', scale_ranges=ranges)
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[key].num_workers = 1 if args.device == 'cpu' else 2
-        cfg[key].persistent_workers = False
-    if args.quick:
-        cfg.train_dataloader.batch_size = 2
     return cfg
-
-
-def train(args):
-    cfg = _base_cfg(args, args.work_dir)
-    if args.iters is not None:
-        cfg.train_cfg.max_iters = args.iters
-        cfg.default_hooks.checkpoint.interval = args.iters
-        for s in cfg.param_scheduler:
-            if s.get('type') == 'MultiStepLR':
-                s['end'] = args.iters
-                s['milestones'] = [int(args.iters * 0.8), int(args.iters * 0.925)]
-            elif s.get('type') == 'LinearLR':
-                s['end'] = min(s.get('end', 0), max(1, args.iters // 10))
-    cfg.train_cfg.val_begin = cfg.train_cfg.max_iters + 1  # evaluated below, twice
-    runner = _runner(cfg)
-    runner.train()
-    ckpt = osp.join(args.work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
-    if not osp.exists(ckpt):
-        raise RuntimeError(f'training did not write {ckpt}')
-    return ckpt
-
-
-def evaluate(args, ckpt, tta, vis_dir=None):
-    from mmdet_scalenorm.utils import use_tta
-    name = 'tta' if tta else 'single'
-    cfg = _base_cfg(args, osp.join(args.work_dir, f'eval_{name}'))
-    cfg.load_from = ckpt
-    if tta:
-        use_tta(cfg)
-    if args.quick:
-        cfg.test_dataloader.dataset.indices = 2
-    if vis_dir:
-        cfg.default_hooks.visualization = dict(
-            type='DetVisualizationHook', draw=True, interval=1, score_thr=0.3,
-            test_out_dir=vis_dir)
-        cfg.test_dataloader.dataset.indices = min(args.num_vis, 2) if args.quick \
-            else args.num_vis
-    runner = _runner(cfg)
-    return runner.test()
 
 
 def plots(args):
@@ -123,21 +68,6 @@ def plots(args):
                            '--cfg-options', *cfg_opts])
 
 
-def table(results):
-    keys = [('AP', 'bbox_mAP'), ('AP50', 'bbox_mAP_50'), ('AP75', 'bbox_mAP_75'),
-            ('APs', 'bbox_mAP_s'), ('APm', 'bbox_mAP_m'), ('APl', 'bbox_mAP_l'),
-            ('AP[16,560]', f'bbox_mAP_{RANGE_KEY}'), ('AR[16,560]', f'bbox_mAR_{RANGE_KEY}')]
-    lines = ['| evaluation | ' + ' | '.join(k for k, _ in keys) + ' |',
-             '|---|' + '---|' * len(keys)]
-    for name, metrics in results.items():
-        vals = []
-        for _, key in keys:
-            v = next((m for k, m in metrics.items() if k.split('/')[-1] == key), None)
-            vals.append('n/a' if v is None or v < 0 else f'{100 * v:.1f}')
-        lines.append(f'| {name} | ' + ' | '.join(vals) + ' |')
-    return '\n'.join(lines)
-
-
 def main(argv=None):
     args = parse_args(argv)
     if args.device == 'cpu':
@@ -152,6 +82,7 @@ def main(argv=None):
     from mmdet.utils import register_all_modules
     import mmdet_scalenorm  # noqa: F401
     from mmdet_scalenorm.datasets.synthetic import generate_synthetic_coco
+    from mmdet_scalenorm.apis.experiment import evaluate, metrics_table, set_iterations, train
     from mmdet_scalenorm.utils import allow_full_checkpoint_load
     allow_full_checkpoint_load()
     register_all_modules()
@@ -162,25 +93,32 @@ def main(argv=None):
     data = generate_synthetic_coco(args.data_root, preset=args.preset, seed=args.seed)
     print('cached' if data.get('cached') else 'generated', data['train_ann'], data['val_ann'])
 
+    t1 = time.time()
     if args.checkpoint:
         ckpt = args.checkpoint
         _step(2, f'training skipped, using {ckpt}')
     else:
         _step(2, f'training {osp.basename(args.config)} on {args.device}')
-        ckpt = train(args)
-    t_train = time.time() - t0
+        cfg = _cfg(args, args.work_dir)
+        if args.iters is not None:
+            set_iterations(cfg, args.iters)
+        ckpt = train(cfg)
+    t_train = time.time() - t1
 
+    n_eval = 2 if args.quick else None
     _step(3, 'evaluating single-scale (the raw image, ISN Table 7 style)')
-    results = {'single-scale': evaluate(args, ckpt, tta=False)}
+    results = {'single-scale': evaluate(_cfg(args, osp.join(args.work_dir, 'eval_single')),
+                                        ckpt, num_images=n_eval)}
     _step(4, 'evaluating ISN multi-scale inference (5 scales, range filter, soft-NMS)')
-    results['multi-scale ISN (TTA)'] = evaluate(args, ckpt, tta=True)
+    results['multi-scale ISN (TTA)'] = evaluate(
+        _cfg(args, osp.join(args.work_dir, 'eval_tta')), ckpt, tta=True, num_images=n_eval)
 
     _step(5, 'drawing detections and plots')
-    vis_dir = osp.join(args.work_dir, 'vis')
-    evaluate(args, ckpt, tta=True, vis_dir=vis_dir)
+    evaluate(_cfg(args, osp.join(args.work_dir, 'eval_vis')), ckpt, tta=True,
+             vis_dir=osp.join(args.work_dir, 'vis'), num_images=args.num_vis)
     plots(args)
 
-    md = table(results)
+    md = metrics_table([((name, ), m) for name, m in results.items()])
     with open(osp.join(args.work_dir, 'metrics.json'), 'w') as f:
         json.dump(dict(results=results, checkpoint=ckpt, config=args.config,
                        train_seconds=round(t_train, 1)), f, indent=2)

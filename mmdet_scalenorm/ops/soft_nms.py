@@ -27,10 +27,14 @@ Deliberate differences from mmcv, stated as rules:
 
 * Boxes or scores that are NaN or infinite are dropped first, with a warning (mmcv would propagate
   them); ``keep`` still indexes the caller's input.
-* Two boxes with zero union (both of zero area) have IoU 0 (mmcv divides 0/0 and, for the Gaussian
-  method, keeps NaN scores).
-* The merged output is sorted by score, descending; equal scores are ordered by label, then by the
-  order in which soft-NMS picked them.
+* Two boxes with a union <= 0 (degenerate boxes) have IoU 0 (mmcv divides 0/0 and, for the
+  Gaussian method, keeps NaN scores).
+* The merged output is sorted by score, descending; equal scores are ordered by soft-NMS step,
+  then by label.
+
+Speed: every step is a handful of vectorised ops on the classes still active, so the cost is
+(largest class size) x (op overhead): far below mmcv's one-O(N²)-over-all-classes path, and the
+same code runs on CUDA (benchmarks/bench_soft_nms.py).
 """
 from __future__ import annotations
 

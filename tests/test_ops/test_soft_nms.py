@@ -1,8 +1,6 @@
 """Parity of ``batched_soft_nms`` with mmcv's per-class ``soft_nms`` (SNIP §6.1 merge step)."""
 import math
-import warnings
 
-import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
@@ -50,7 +48,7 @@ def assert_same(boxes, scores, labels, **kw):
 
 
 @pytest.mark.parametrize('method', ['linear', 'gaussian', 'naive'])
-@pytest.mark.parametrize('seed', range(25))
+@pytest.mark.parametrize('seed', range(12))
 def test_parity_random(method, seed):
     boxes, scores, labels = random_dets(seed)
     assert_same(boxes, scores, labels, iou_threshold=0.3 + 0.02 * seed, sigma=0.2 + 0.05 * seed,
@@ -58,7 +56,7 @@ def test_parity_random(method, seed):
 
 
 @pytest.mark.parametrize('method', ['linear', 'gaussian', 'naive'])
-@pytest.mark.parametrize('seed', range(15))
+@pytest.mark.parametrize('seed', range(8))
 def test_parity_ties_and_removals(method, seed):
     # a high min_score removes many boxes mid-run, which reorders mmcv's array; exact ties
     # then depend on that order
@@ -163,7 +161,7 @@ def test_dtypes_half_and_double():
     assert dh.dtype == torch.float16
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 60), classes=st.integers(1, 6),
        method=st.sampled_from(['linear', 'gaussian', 'naive']),
        thr=st.floats(0, 1), min_score=st.sampled_from([0.0, 1e-3, 0.1, 0.5]))

@@ -1,9 +1,10 @@
-# ISN multi-scale inference (ISN §3.3.1, §4.1): run the image at the 5 factors {4, 2, 1, 0.5, 0.25},
-# keep per view only the detections whose scale sqrt(w*h) *in that view's resized pixels* lies in
-# the ISN range [16, 560], merge all views with soft-NMS (ISN §4.1), keep 100 per image.
+# ISN multi-scale inference (ISN §3.3.1, §4.1): run the image at the 5 factors
+# {4, 2, 1, 0.5, 0.25}, keep per view only the detections whose scale sqrt(w*h) *in that view's
+# resized pixels* lies in the ISN range [16, 560], merge all views with soft-NMS (ISN §4.1),
+# keep 100 per image.
 # Used by `tools/test.py CONFIG CKPT --tta` (tta_model wraps the config's model, tta_pipeline
-# replaces the test pipeline).  Views are scale-major: for flip TTA replace the one-element flip list
-# with [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)].
+# replaces the test pipeline).  Views are scale-major: for flip TTA replace the one-element flip
+# list with [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)].
 tta_model = dict(
     type='ScaleNormTTAModel',
     valid_range=(16, 560),

@@ -1,4 +1,4 @@
-"""``ScaleNormTTAModel``: multi-scale inference with per-scale valid ranges (SNIP §6.1, ISN §3.3.1).
+"""``ScaleNormTTAModel``: multi-scale inference, per-scale valid ranges (SNIP §6.1, ISN §3.3.1).
 
 SNIP §6.1 (Fig. 6): "we do not select detections which fall outside a specified range at each
 resolution ... we use soft-NMS to combine detections from multiple resolutions".  ISN §3.3.1: "in

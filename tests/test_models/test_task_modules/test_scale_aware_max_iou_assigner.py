@@ -238,3 +238,19 @@ def test_property_prefilter_is_exact_with_degenerate_boxes(seed, thr, bad):
     a = ScaleAwareMaxIoUAssigner(**RPN_CFG, invalid_iou_thr=thr)
     want = (bbox_overlaps(priors, ign) > thr).any(dim=1)
     assert torch.equal(a.overlaps_invalid(priors, ign), want)
+
+
+@pytest.mark.parametrize('chunk_size', [5, 2**22])
+def test_sparse_candidate_path_matches_brute_force(chunk_size):
+    # ISN-like ignored GT (tiny and huge) leave few candidate priors: the gathered path runs
+    gen = torch.Generator().manual_seed(11)
+    priors = torch.cat([rand_boxes(gen, 400, size=900, max_side=200),
+                        rand_boxes(gen, 40, size=100, max_side=12)])
+    ign = torch.cat([rand_boxes(gen, 3, size=900, max_side=10),
+                     rand_boxes(gen, 2, size=100, max_side=10) + torch.tensor([0, 0, 600, 600])])
+    priors = torch.cat([priors, ign + torch.rand(5, 4, generator=gen)])  # a few true hits
+    a = ScaleAwareMaxIoUAssigner(**RPN_CFG, chunk_size=chunk_size)
+    assert a._area_candidates(priors, ign).float().mean() < 0.5
+    want = (bbox_overlaps(priors, ign) > 0.3).any(dim=1)
+    got = a.overlaps_invalid(priors, ign)
+    assert torch.equal(got, want) and want.any()

@@ -260,3 +260,36 @@ def test_builds_from_registry():
     m = MODELS.build(dict(type='ScaleNormTTAModel', module=EchoDetector(),
                           tta_cfg=SOFT, valid_range=(16, 560)))
     assert isinstance(m, ScaleNormTTAModel) and m.valid_range == (16.0, 560.0)
+
+
+@pytest.mark.slow
+def test_tools_test_tta_end_to_end(tmp_path, synthetic_tiny):
+    """`tools/test.py CONFIG CKPT --tta` with the shipped ISN synthetic config (isn_tta.py):
+    a random-init tiny model saved as a checkpoint, 5-scale inference, COCO metrics."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from mmdet.apis import init_detector
+
+    from tests._tiny_config import REPO, write_tiny_config
+    isn = os.path.join(REPO, 'configs', 'synthetic', 'isn_faster-rcnn_r18-tiny_fpn_2k_synthetic.py')
+    cfg = write_tiny_config(
+        tmp_path / 'tiny_isn.py', synthetic_tiny, base=isn,
+        extra='model = dict(test_cfg=dict(rpn=dict(nms_pre=100, max_per_img=30), '
+              'rcnn=dict(score_thr=0.0, max_per_img=30)))')
+    torch.manual_seed(0)
+    model = init_detector(str(cfg), None, device='cpu')
+    ckpt = tmp_path / 'random.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
+    env = dict(os.environ, PYTHONWARNINGS='ignore', OMP_NUM_THREADS='1')
+    p = subprocess.run([sys.executable, 'tools/test.py', str(cfg), str(ckpt), '--tta',
+                        '--work-dir', str(tmp_path / 'work')], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=600)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out[-4000:]
+    assert 'Cannot find ``tta_model``' not in out  # the config's own tta_model was used
+    m = re.search(r'coco/bbox_mAP: (-?[\d.]+)', out)
+    assert m, out[-3000:]
+    assert -1.0 <= float(m.group(1)) <= 1.0

@@ -101,8 +101,13 @@ class ScaleAwareMaxIoUAssigner(MaxIoUAssigner):
         ignored = ignored[(iw > 0) & (ih > 0)]
         if ignored.shape[0] == 0:
             return hit
-        cand = self._area_candidates(priors, ignored).nonzero().squeeze(1)
         step = max(1, self.chunk_size // ignored.shape[0])
+        cand = self._area_candidates(priors, ignored).nonzero().squeeze(1)
+        if cand.numel() > num_priors // 2:  # gathering would cost more than it saves
+            for start in range(0, num_priors, step):
+                iou = self.iou_calculator(priors[start:start + step], ignored, mode='iou')
+                hit[start:start + step] = (iou > self.invalid_iou_thr).any(dim=1)
+            return hit
         for start in range(0, cand.numel(), step):
             idx = cand[start:start + step]
             iou = self.iou_calculator(priors[idx], ignored, mode='iou')
