@@ -35,7 +35,7 @@ model = dict(
             sampler=dict(type='ValidRangeSampler', valid_range=isn_range))))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
+    dict(type='LoadImageFromFileOrSkip', backend_args={{_base_.backend_args}}),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='RandomChoice',

@@ -11,7 +11,7 @@ custom_imports = dict(imports=['mmdet_scalenorm'], allow_failed_imports=False)
 # Single scale = the raw image (factor 1, as ISN Table 7's omega = 1.0): the benchmark's images
 # are already at the size its objects are drawn for.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileOrSkip'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='Resize', scale_factor=1.0, keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),

@@ -18,7 +18,7 @@ model = dict(
             sampler=dict(type='ValidRangeSampler', valid_range=isn_range))))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileOrSkip'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='RandomChoice',

@@ -9,7 +9,7 @@ pyramid_factors = (4.0, 2.0, 1.0, 0.5, 0.25)
 chip_size = 512
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileOrSkip'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='RandomChoice',
@@ -25,4 +25,4 @@ train_pipeline = [
 train_dataloader = dict(batch_sampler=None, dataset=dict(pipeline=train_pipeline))
 
 # multi-scale inference without the range filter
-tta_model = dict(valid_range=(0, float('inf')))
+tta_model = dict(valid_range=(0, 'inf'))  # 'inf': mmengine cannot dump float('inf')

@@ -83,7 +83,7 @@ def test_isn_config_views():
     assert all(v.resize['type'] == 'Resize' and v.resize['keep_ratio'] for v in spec.views)
     assert tuple(spec.mark_valid_range['valid_range']) == (16, 560)
     assert spec.sample_chip['chip_size'] == 512
-    assert [s['type'] for s in spec.load] == ['LoadImageFromFile', 'LoadAnnotations']
+    assert [s['type'] for s in spec.load] == ['LoadImageFromFileOrSkip', 'LoadAnnotations']
 
 
 def test_random_choice_resize_views():

@@ -26,7 +26,7 @@ def cfg():
 def test_isn_settings(cfg):
     assert cfg.custom_imports == dict(imports=['mmdet_scalenorm'], allow_failed_imports=False)
     types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
-    assert types == ['LoadImageFromFile', 'LoadAnnotations', 'RandomChoice', 'MarkValidRange',
+    assert types == ['LoadImageFromFileOrSkip', 'LoadAnnotations', 'RandomChoice', 'MarkValidRange',
                      'SampleChip', 'RandomFlip', 'PackDetInputs']
     choice = cfg.train_dataloader.dataset.pipeline[2].transforms
     assert [c[0]['scale_factor'] for c in choice] == [4.0, 2.0, 1.0, 0.5, 0.25]

@@ -1,4 +1,7 @@
-"""Parity of ``batched_soft_nms`` with mmcv's per-class ``soft_nms`` (SNIP §6.1 merge step)."""
+"""Parity of ``batched_soft_nms`` with mmcv's per-class ``soft_nms`` (SNIP §6.1 merge step).
+
+Every parity check runs both backends: ``'mmcv'`` (the CPU default, mmcv's kernel per class) and
+``'torch'`` (the vectorised path CUDA tensors use, run here on the CPU so it stays covered)."""
 import math
 
 import pytest
@@ -33,9 +36,15 @@ def random_dets(seed, n=None, num_classes=5, tied=False):
     return boxes, scores, labels
 
 
-def assert_same(boxes, scores, labels, **kw):
-    ref = per_class_mmcv(boxes, scores, labels, **kw)
-    dets, keep = batched_soft_nms(boxes, scores, labels, **kw)
+BACKENDS = ('mmcv', 'torch')
+
+
+def assert_same_one(ref, boxes, scores, labels, backend, **kw):
+    inputs = [x.clone() for x in (boxes, scores, labels)]
+    dets, keep = batched_soft_nms(boxes, scores, labels, backend=backend, **kw)
+    # the kernel works in place on its buffers: the caller's tensors stay untouched
+    for x, y in zip(inputs, (boxes, scores, labels)):
+        assert torch.equal(x, y)
     got = dict(zip(keep.tolist(), dets[:, 4].tolist()))
     assert set(got) == set(ref)
     for k, s in ref.items():
@@ -44,7 +53,21 @@ def assert_same(boxes, scores, labels, **kw):
     assert torch.equal(dets[:, :4], boxes[keep])
     assert bool((dets[1:, 4] <= dets[:-1, 4]).all())
     assert keep.unique().numel() == keep.numel()
+    assert keep.dtype == torch.long
     return dets, keep
+
+
+def assert_same(boxes, scores, labels, **kw):
+    """Both backends match per-class mmcv and each other; returns the default (CPU) result."""
+    ref = per_class_mmcv(boxes, scores, labels, **kw)
+    (dm, km), (dt, kt) = [assert_same_one(ref, boxes, scores, labels, b, **kw) for b in BACKENDS]
+    # same output order: identical wherever the scores are not within float rounding of a tie
+    assert torch.allclose(dm[:, 4], dt[:, 4], atol=1e-6, rtol=0)
+    dm_auto, km_auto = batched_soft_nms(boxes, scores, labels, **kw)
+    assert torch.equal(km_auto, km) and torch.equal(dm_auto, dm)
+    if kw.get('method', 'linear') != 'gaussian':  # same float ops: bit-identical scores
+        assert torch.equal(km, kt) and torch.equal(dm, dt)
+    return dm, km
 
 
 @pytest.mark.parametrize('method', ['linear', 'gaussian', 'naive'])
@@ -110,8 +133,57 @@ def test_single_class_many_seeds_and_max_num():
     for seed in range(10):
         boxes, scores, labels = random_dets(200 + seed, n=200, num_classes=1)
         dets, keep = assert_same(boxes, scores, labels, method='gaussian')
-        d5, k5 = batched_soft_nms(boxes, scores, labels, method='gaussian', max_num=5)
-        assert torch.equal(k5, keep[:5]) and torch.equal(d5, dets[:5])
+        for backend in BACKENDS:
+            d5, k5 = batched_soft_nms(boxes, scores, labels, method='gaussian', max_num=5,
+                                      backend=backend)
+            assert torch.equal(k5, keep[:5]) and torch.allclose(d5, dets[:5], atol=1e-6)
+
+
+@pytest.mark.parametrize('method', ['linear', 'gaussian'])
+def test_parity_many_classes_like_the_tta_merge(method):
+    # 80 classes, some with a single box (no kernel call) and labels not starting at 0
+    boxes, scores, labels = random_dets(42, n=1500, num_classes=80)
+    labels = labels + 3
+    assert_same(boxes, scores, labels, method=method)
+
+
+def test_equal_scores_ordered_by_step_then_label():
+    # four far-apart boxes, all score 0.5: nothing decays.  Class 0 = inputs 1, 3 and class 1 =
+    # inputs 0, 2; each class picks in input order, the output lists step 0 of every class (in
+    # label order), then step 1.
+    boxes = torch.tensor([[0, 0, 10, 10], [100, 0, 110, 10], [200, 0, 210, 10],
+                          [300, 0, 310, 10]], dtype=torch.float32)
+    scores = torch.full((4,), 0.5)
+    labels = torch.tensor([1, 0, 1, 0])
+    for backend in BACKENDS:
+        dets, keep = batched_soft_nms(boxes, scores, labels, backend=backend)
+        assert keep.tolist() == [1, 0, 3, 2]
+        assert dets[:, 4].tolist() == [0.5] * 4
+
+
+@pytest.mark.parametrize('method', ['linear', 'gaussian', 'naive'])
+def test_degenerate_boxes_have_iou_zero(method):
+    # two zero-area boxes (mmcv: 0/0 IoU, NaN Gaussian scores), an inverted box, and a proper
+    # box overlapping a zero-area one: every IoU with a degenerate box is 0, so nothing decays
+    boxes = torch.tensor([[5, 5, 5, 5], [5, 5, 5, 5], [10, 10, 0, 0], [0, 0, 10, 10],
+                          [3, 0, 3, 10]], dtype=torch.float32)
+    scores = torch.tensor([0.9, 0.8, 0.7, 0.6, 0.5])
+    labels = torch.zeros(5, dtype=torch.long)
+    for backend in BACKENDS:
+        dets, keep = batched_soft_nms(boxes, scores, labels, method=method, iou_threshold=0.3,
+                                      backend=backend)
+        assert keep.tolist() == [0, 1, 2, 3, 4]
+        assert torch.equal(dets[:, 4], scores)
+        assert torch.equal(dets[:, :4], boxes)  # the caller's boxes, not the kernel's stand-in
+    # a proper pair next to the degenerate ones still decays: IoU([0,0,10,10], [0,0,10,5]) = 0.5
+    boxes2 = torch.cat([boxes, torch.tensor([[0, 0, 10, 5.]])])
+    scores2 = torch.cat([scores, torch.tensor([0.55])])
+    for backend in BACKENDS:
+        dets, keep = batched_soft_nms(boxes2, scores2, torch.zeros(6, dtype=torch.long),
+                                      method='linear', iou_threshold=0.3, backend=backend)
+        got = dict(zip(keep.tolist(), dets[:, 4].tolist()))
+        assert got[5] == pytest.approx(0.55 * 0.5)
+        assert all(got[i] == pytest.approx(float(scores[i])) for i in range(5))
 
 
 def test_empty_and_all_invalid():
@@ -145,20 +217,37 @@ def test_nan_and_inf_dropped_with_warning_indices_into_input():
 @pytest.mark.parametrize('kw, key', [
     (dict(sigma=0), 'sigma'), (dict(sigma=-1.), 'sigma'), (dict(method='hard'), 'method'),
     (dict(iou_threshold=1.5), 'iou_threshold'), (dict(iou_threshold=-0.1), 'iou_threshold'),
-    (dict(min_score=math.nan), 'min_score'), (dict(max_num=2.5), 'max_num')])
+    (dict(min_score=math.nan), 'min_score'), (dict(max_num=2.5), 'max_num'),
+    (dict(backend='cuda'), 'backend')])
 def test_bad_arguments(kw, key):
     boxes, scores, labels = random_dets(0, n=5)
     with pytest.raises(ValueError, match=key):
         batched_soft_nms(boxes, scores, labels, **kw)
 
 
-def test_dtypes_half_and_double():
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_dtypes_half_and_double(backend):
     boxes, scores, labels = random_dets(3, n=80)
-    d32, k32 = batched_soft_nms(boxes, scores, labels, method='gaussian')
-    d64, k64 = batched_soft_nms(boxes.double(), scores.double(), labels, method='gaussian')
+    d32, k32 = batched_soft_nms(boxes, scores, labels, method='gaussian', backend=backend)
+    d64, k64 = batched_soft_nms(boxes.double(), scores.double(), labels, method='gaussian',
+                                backend=backend)
     assert d64.dtype == torch.float64 and set(k64.tolist()) == set(k32.tolist())
-    dh, kh = batched_soft_nms(boxes.half(), scores.half(), labels, method='gaussian')
-    assert dh.dtype == torch.float16
+    assert torch.equal(d64[:, :4], boxes.double()[k64])
+    dh, kh = batched_soft_nms(boxes.half(), scores.half(), labels.int(), method='gaussian',
+                              backend=backend)
+    assert dh.dtype == torch.float16 and kh.dtype == torch.long
+    ref = per_class_mmcv(boxes.half().float(), scores.half().float(), labels, method='gaussian')
+    assert set(kh.tolist()) == set(ref)
+
+
+def test_noncontiguous_inputs():
+    boxes, scores, labels = random_dets(5, n=90)
+    strided = torch.stack([boxes, boxes], 2)[..., 0]  # same values, strides (8, 2)
+    column_major = boxes.t().contiguous().t()
+    scores_strided = torch.stack([scores, scores], 1)[:, 0]
+    for b in (strided, column_major):
+        assert not b.is_contiguous() and torch.equal(b, boxes)
+        assert_same(b, scores_strided, labels, method='gaussian')
 
 
 @settings(max_examples=25, deadline=None)
@@ -171,12 +260,13 @@ def test_parity_property(seed, n, classes, method, thr, min_score):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='CUDA not available')
-def test_cuda_matches_cpu():
+@pytest.mark.parametrize('backend', ['auto', 'torch', 'mmcv'])
+def test_cuda_matches_cpu(backend):
     for seed in range(5):
         boxes, scores, labels = random_dets(seed, n=300, num_classes=10)
         d_cpu, k_cpu = batched_soft_nms(boxes, scores, labels, method='gaussian')
         d_gpu, k_gpu = batched_soft_nms(boxes.cuda(), scores.cuda(), labels.cuda(),
-                                        method='gaussian')
+                                        method='gaussian', backend=backend)
         assert d_gpu.is_cuda and k_gpu.is_cuda
         assert set(k_gpu.cpu().tolist()) == set(k_cpu.tolist())
         assert torch.allclose(d_gpu.cpu(), d_cpu, atol=1e-4)
