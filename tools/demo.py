@@ -54,6 +54,31 @@ def _cfg(args, work_dir):
     return cfg
 
 
+def draw_detections(args, ckpt, img_dir, out_dir, score_thr=0.3):
+    """Run the ISN multi-scale model through the inference API on the first validation images
+    and save each with its detections drawn (mmdet's DetLocalVisualizer)."""
+    import mmcv
+    from mmdet.visualization import DetLocalVisualizer
+    from mmdet_scalenorm.apis import inference_scalenorm, init_scalenorm_detector
+    from mmdet_scalenorm.utils import set_data_root
+    from mmengine.config import Config
+    cfg = set_data_root(Config.fromfile(args.config), args.data_root)
+    model = init_scalenorm_detector(cfg, ckpt, device=args.device, tta=True)
+    names = sorted(os.listdir(img_dir))[:args.num_vis]
+    vis = DetLocalVisualizer.get_instance('demo_vis', save_dir=out_dir)
+    vis.dataset_meta = dict(cfg.metainfo) if 'metainfo' in cfg else {}
+    os.makedirs(out_dir, exist_ok=True)
+    for name in names:
+        path = osp.join(img_dir, name)
+        result = inference_scalenorm(model, path)
+        img = mmcv.imread(path, channel_order='rgb')
+        out = osp.join(out_dir, osp.splitext(name)[0] + '.jpg')
+        vis.add_datasample(name, img, result, draw_gt=False, pred_score_thr=score_thr,
+                           out_file=out)
+        n = int((result.pred_instances.scores >= score_thr).sum())
+        print(f'  {out}: {n} detections with score >= {score_thr}')
+
+
 def plots(args):
     """The scale-distribution histogram and chip pictures of the training pipeline."""
     cfg_opts = [f'train_dataloader.dataset.data_root={osp.join(args.data_root, "")}']
@@ -113,9 +138,8 @@ def main(argv=None):
     results['multi-scale ISN (TTA)'] = evaluate(
         _cfg(args, osp.join(args.work_dir, 'eval_tta')), ckpt, tta=True, num_images=n_eval)
 
-    _step(5, 'drawing detections and plots')
-    evaluate(_cfg(args, osp.join(args.work_dir, 'eval_vis')), ckpt, tta=True,
-             vis_dir=osp.join(args.work_dir, 'vis'), num_images=args.num_vis)
+    _step(5, 'drawing detections (inference API, multi-scale) and plots')
+    draw_detections(args, ckpt, data['val_img'], osp.join(args.work_dir, 'vis'))
     plots(args)
 
     md = metrics_table([((name, ), m) for name, m in results.items()])

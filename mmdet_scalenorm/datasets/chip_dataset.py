@@ -30,11 +30,33 @@ Enumeration rule, for every image ``i`` of the inner dataset and every factor ``
   at that scale are kept, and :func:`~mmdet_scalenorm.chips.generate_negative_chips` covers the
   ones no positive chip contains.  The pool of an image is the union over its scales.  Each image
   holds ``min(neg_chips_per_image, pool size)`` negative *slots*, so ``len(self)`` is the same every
-  epoch (mmengine's samplers read it once).  Which pool chip fills a slot is resampled per epoch:
-  after :meth:`set_epoch` it is deterministic in ``(seed, epoch, image)`` and the slots of one image
-  hold distinct chips; mmengine's loops call ``set_epoch`` on the *sampler* only, so without a hook
-  calling ``ChipDataset.set_epoch`` every fetch draws the chip with numpy's global RNG (seeded per
-  worker by mmengine), which also changes from epoch to epoch but not reproducibly per epoch.
+  epoch (mmengine's samplers read it once).  Which pool chip fills a slot is resampled per epoch
+  (SNIPER: negative chips are re-sampled every epoch), see "Epochs" below.
+
+Epochs (indices carry the epoch).  An index ``idx >= 0`` means item ``i`` of epoch ``e`` with
+``(e, i) = divmod(idx, len(self))`` (:meth:`decode_index`; :meth:`encode_index` is the inverse), so
+plain indices ``0 <= i < len(self)`` are epoch 0 and negative indices ``-len(self) <= i < 0`` are
+Python's, in epoch 0.  Slot ``s`` of image ``m`` in epoch ``e`` holds pool chip
+``default_rng([seed, e, m]).permutation(pool size)[s]`` (the slots of one image hold distinct
+chips); positive items do not depend on the epoch.  The draw is a pure function of the index, so
+every dataloader worker (persistent or not, any number) gives the same chips for the same epoch,
+and no state has to reach the dataset copies that the workers hold.  mmengine's loops
+(``DistSamplerSeedHook`` for ``EpochBasedTrainLoop``; the dataloader restart of
+``IterBasedTrainLoop``) call ``set_epoch`` on the *sampler* only, so the epoch enters through the
+indices of :class:`~mmdet_scalenorm.datasets.samplers.ChipEpochSampler` (a ``DefaultSampler``
+yielding ``encode_index(sampler.epoch, i)``) or
+:class:`~mmdet_scalenorm.datasets.samplers.ChipInfiniteSampler` (an ``InfiniteSampler`` whose
+``p``-th pass over the data is epoch ``p``, for ``IterBasedTrainLoop``)::
+
+    train_dataloader = dict(
+        batch_size=2, num_workers=2, persistent_workers=True,
+        sampler=dict(type='ChipEpochSampler', shuffle=True),  # or 'ChipInfiniteSampler'
+        dataset=dict(type='ChipDataset', dataset=dict(type='CocoDataset', ...),
+                     neg_proposals_file='proposals.pkl', neg_chips_per_image=2,
+                     pipeline=[...]))
+
+With mmengine's plain ``DefaultSampler`` / ``InfiniteSampler`` every epoch uses epoch 0's
+negative chips (still deterministic, but not re-sampled).
 
 ``__getitem__(i)`` takes the inner dataset's data info of the item's image (``get_data_info``), adds
 ``chip_scale_factor`` (float), ``chip`` (float32 xyxy in pixels of the image resized by that factor)
@@ -47,8 +69,8 @@ and ``chip_type`` ('pos' | 'neg'), and runs this wrapper's ``pipeline``, typical
 ``MarkValidRange(keep_empty=True)``, else items whose image-scale pair has no valid GT are skipped).
 ``ResizeToChipScale`` computes only the chip's pixels of the resized image (see its docstring), so
 a factor-4 item costs about what a factor-1 item does.
-As mmengine's ``BaseDataset``, a ``None`` from the pipeline makes it fetch a random other item, at
-most ``max_refetch`` times.
+As mmengine's ``BaseDataset``, a ``None`` from the pipeline makes it fetch a random other item (of
+the same epoch; drawn with numpy's global RNG, as mmengine does), at most ``max_refetch`` times.
 
 Cache: ``<cache_dir>/chip_dataset_<key>.npz`` where ``key`` is the SHA-1 of the annotation file's
 bytes, the inner dataset's image list (paths and sizes, so ``filter_cfg`` changes miss), the
@@ -65,12 +87,13 @@ import hashlib
 import json
 import logging
 import math
+import operator
 import os
 import os.path as osp
 import sys
 import tempfile
 from numbers import Real
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset, Compose
@@ -192,7 +215,8 @@ class ChipDataset:
         cache_dir (str | None | False): see the module docstring.
         keep_empty (bool): one centre chip for image-scale pairs without valid GT.
         show_progress (bool): progress bar while enumerating (rank 0 only).
-        seed (int): seed of the per-epoch negative sampling after ``set_epoch``.
+        seed (int): seed of the per-epoch negative-chip draw (see "Epochs" in the module
+            docstring). Defaults to 0.
         max_refetch (int): as mmengine's BaseDataset.
         lazy_init (bool): enumerate in :meth:`full_init` instead of in ``__init__`` (an inner
             dataset given as a config is then built with ``lazy_init=True`` unless it says).
@@ -277,7 +301,6 @@ class ChipDataset:
         # Built from mmdet's registry so mmdet's transforms win without a default scope.
         self.pipeline = Compose(
             [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline])
-        self._epoch: Optional[int] = None
         self.cache_path: Optional[str] = None
         self.cache_hit: Optional[bool] = None
         self._fully_initialized = False
@@ -321,9 +344,28 @@ class ChipDataset:
         self._force()
         return int(len(self._img_idx))
 
-    def set_epoch(self, epoch: int) -> None:
-        """Make the negative-chip draw of this epoch deterministic in ``(seed, epoch, image)``."""
-        self._epoch = int(epoch)
+    def encode_index(self, epoch: int, i: int) -> int:
+        """The index of item ``i`` (``0 <= i < len(self)``) in epoch ``epoch`` (int >= 0):
+        ``epoch * len(self) + i``.  What :class:`ChipEpochSampler` yields."""
+        n = len(self)
+        epoch, i = operator.index(epoch), operator.index(i)
+        if epoch < 0:
+            raise ValueError(f'epoch must be an int >= 0; got {epoch}')
+        if not 0 <= i < n:
+            raise IndexError(f'ChipDataset item {i} out of range for {n} items')
+        return epoch * n + i
+
+    def decode_index(self, idx: int) -> Tuple[int, int]:
+        """``(epoch, item)`` of an index: ``divmod(idx, len(self))`` for ``idx >= 0``; Python's
+        negative indices ``-len(self) <= idx < 0`` are items of epoch 0."""
+        n = len(self)
+        idx = operator.index(idx)
+        if n == 0 or idx < -n:
+            raise IndexError(f'ChipDataset index {idx} out of range for {n} items')
+        if idx < 0:
+            return 0, idx + n
+        epoch, i = divmod(idx, n)
+        return epoch, i
 
     @property
     def num_pos(self) -> int:
@@ -336,22 +378,24 @@ class ChipDataset:
         return int((self._kind == KIND_NEG).sum())
 
     def get_chip_info(self, idx: int) -> dict:
-        """``dict(img_idx, scale_factor, chip, chip_type)`` of item ``idx`` (chip: float32 xyxy in
-        pixels of the image resized by ``scale_factor``)."""
+        """``dict(img_idx, scale_factor, chip, chip_type, epoch)`` of index ``idx`` (epoch-encoded,
+        see :meth:`decode_index`; chip: float32 xyxy in pixels of the image resized by
+        ``scale_factor``)."""
         self._force()
-        if idx < 0:
-            idx += len(self)
+        epoch, idx = self.decode_index(idx)
         img_idx = int(self._img_idx[idx])
         if self._kind[idx] == KIND_POS:
             scale_idx, chip, kind = int(self._scale_idx[idx]), self._chips[idx], 'pos'
         else:
-            scale_idx, chip = self._draw_negative(idx, img_idx)
+            scale_idx, chip = self._draw_negative(idx, img_idx, epoch)
             kind = 'neg'
         return dict(img_idx=img_idx, scale_factor=self.scale_factors[scale_idx],
-                    chip=np.array(chip, dtype=np.float32), chip_type=kind)
+                    chip=np.array(chip, dtype=np.float32), chip_type=kind, epoch=epoch)
 
     def get_data_info(self, idx: int) -> dict:
-        """Inner data info of the item's image + ``chip_scale_factor``, ``chip``, ``chip_type``."""
+        """Inner data info of the item's image + ``chip_scale_factor``, ``chip``, ``chip_type``
+        (``idx`` epoch-encoded, as for ``__getitem__``; mmdet's ``AspectRatioBatchSampler`` calls
+        this with the sampler's indices)."""
         info = self.get_chip_info(idx)
         data_info = self.dataset.get_data_info(info['img_idx'])
         data_info['chip_scale_factor'] = float(info['scale_factor'])
@@ -363,11 +407,13 @@ class ChipDataset:
         return self.pipeline(self.get_data_info(idx))
 
     def __getitem__(self, idx: int):
+        """The pipeline's output for index ``idx`` (epoch-encoded, see :meth:`decode_index`)."""
         self._force()
+        epoch, _ = self.decode_index(idx)
         for _ in range(self.max_refetch + 1):
             data = self.prepare_data(idx)
             if data is None:
-                idx = self._rand_another()
+                idx = self.encode_index(epoch, self._rand_another())
                 continue
             return data
         raise Exception(f'ChipDataset: cannot find a valid chip after {self.max_refetch} '
@@ -377,15 +423,13 @@ class ChipDataset:
     def _rand_another(self) -> int:
         return int(np.random.randint(0, len(self)))
 
-    def _draw_negative(self, idx: int, img_idx: int):
+    def _draw_negative(self, idx: int, img_idx: int, epoch: int):
+        """Pool chip of negative item ``idx`` in ``epoch``: a pure function of
+        ``(seed, epoch, img_idx, slot)``, so every worker draws the same."""
         start, stop = int(self._pool_start[img_idx]), int(self._pool_start[img_idx + 1])
-        n = stop - start
-        if self._epoch is not None:
-            slot = int(self._chips[idx][0])  # slot number within the image (stored in chips[:, 0])
-            rng = np.random.default_rng([self.seed, self._epoch, img_idx])
-            j = int(rng.permutation(n)[slot])
-        else:
-            j = int(np.random.randint(0, n))
+        slot = int(self._chips[idx][0])  # slot number within the image (stored in chips[:, 0])
+        rng = np.random.default_rng([self.seed, epoch, img_idx])
+        j = int(rng.permutation(stop - start)[slot])
         return int(self._pool_scale[start + j]), self._pool_chips[start + j]
 
     # ------------------------------------------------------------------ enumeration

@@ -35,7 +35,7 @@ Deliberate differences from mmcv, stated as rules:
   them); ``keep`` still indexes the caller's input.
 * A degenerate box (``x2 <= x1`` or ``y2 <= y1``) has IoU 0 with every box (mmcv divides 0/0 for
   two zero-area boxes and, for the Gaussian method, keeps NaN scores).  The ``'mmcv'`` backend
-  feeds the kernel the stand-in box ``(1, 0, 1, 0)`` (area 1, empty intersection with everything)
+  feeds the kernel the stand-in box ``(1, 1, 0, 0)`` (area 1, empty intersection with everything)
   in its place, which gives exactly IoU 0; the output boxes are always the caller's.
 * The merged output is sorted by score, descending; equal scores are ordered by soft-NMS step
   (pick rank within the class), then by label.
@@ -60,7 +60,7 @@ SOFT_NMS_BACKENDS = ('auto', 'mmcv', 'torch')
 # mmcv's compiled CPU kernel (what mmcv.ops.soft_nms calls through SoftNMSop)
 _ext = ext_loader.load_ext('_ext', ['softnms'])
 _MMCV_METHOD_CODE = {'naive': 0, 'linear': 1, 'gaussian': 2}
-_DEGENERATE_STAND_IN = (1., 0., 1., 0.)
+_DEGENERATE_STAND_IN = (1., 1., 0., 0.)  # x1 > x2, y1 > y2: area 1
 
 def _validate(iou_threshold, sigma, min_score, method, max_num) -> None:
     if method not in SOFT_NMS_METHODS:

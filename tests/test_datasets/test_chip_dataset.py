@@ -270,11 +270,13 @@ def test_negative_chips_per_epoch(coco, tmp_path):
     assert len(pool) >= 3
 
     def draw(epoch):
-        ds.set_epoch(epoch)
-        return [tuple(ds.get_chip_info(i)['chip']) + (ds.get_chip_info(i)['scale_factor'], )
-                for i in neg]
+        infos = [ds.get_chip_info(ds.encode_index(epoch, i)) for i in neg]
+        assert all(x['epoch'] == epoch and x['chip_type'] == 'neg' for x in infos)
+        return [tuple(x['chip']) + (x['scale_factor'], ) for x in infos]
 
     assert draw(0) == draw(0)                        # deterministic per epoch
+    assert draw(0) == [tuple(ds.get_chip_info(i)['chip']) + (ds.get_chip_info(i)['scale_factor'], )
+                       for i in neg]                 # plain indices are epoch 0
     draws = [draw(e) for e in range(8)]
     assert all(len(set(d)) == 2 for d in draws)      # the two slots hold distinct chips
     assert len(set(tuple(d) for d in draws)) > 1      # and they change between epochs

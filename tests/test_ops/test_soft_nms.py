@@ -270,3 +270,31 @@ def test_cuda_matches_cpu(backend):
         assert d_gpu.is_cuda and k_gpu.is_cuda
         assert set(k_gpu.cpu().tolist()) == set(k_cpu.tolist())
         assert torch.allclose(d_gpu.cpu(), d_cpu, atol=1e-4)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 60), classes=st.integers(1, 4),
+       method=st.sampled_from(['linear', 'gaussian', 'naive']),
+       thr=st.sampled_from([0.0, 0.3, 0.7]), min_score=st.sampled_from([0.0, 1e-3, 0.3]))
+def test_backends_agree_with_degenerate_boxes(seed, n, classes, method, thr, min_score):
+    # zero-width, zero-height and inverted boxes mixed in (mmcv itself gives NaN here): both
+    # backends apply the IoU-0 rule and agree with each other
+    boxes, scores, labels = random_dets(seed, n=n, num_classes=classes, tied=seed % 2 == 0)
+    g = torch.Generator().manual_seed(seed)
+    kind = torch.randint(0, 4, (n,), generator=g)
+    boxes[kind == 1, 2] = boxes[kind == 1, 0]
+    boxes[kind == 2, 3] = boxes[kind == 2, 1]
+    boxes[kind == 3] = boxes[kind == 3][:, [2, 3, 0, 1]]
+    kw = dict(iou_threshold=thr, min_score=min_score, method=method)
+    dm, km = batched_soft_nms(boxes, scores, labels, backend='mmcv', **kw)
+    dt, kt = batched_soft_nms(boxes, scores, labels, backend='torch', **kw)
+    assert torch.isfinite(dm).all()
+    assert set(km.tolist()) == set(kt.tolist())
+    assert torch.allclose(dm[:, 4], dt[:, 4], atol=1e-6, rtol=0)
+    if method != 'gaussian':
+        assert torch.equal(km, kt) and torch.equal(dm, dt)
+    # degenerate boxes are never decayed: each keeps its own score
+    got = dict(zip(km.tolist(), dm[:, 4].tolist()))
+    for i in (kind > 0).nonzero()[:, 0].tolist():
+        if i in got:
+            assert got[i] == float(scores[i])
