@@ -12,3 +12,13 @@ def synthetic_tiny(tmp_path_factory):
     from mmdet_scalenorm.datasets.synthetic import generate_synthetic_coco
     out_dir = tmp_path_factory.mktemp('synthetic_tiny')
     return generate_synthetic_coco(str(out_dir), preset='tiny', seed=0, progress=False)
+
+
+# CI runs hypothesis derandomized (same examples every run, no flaky landings); local runs explore.
+import os  # noqa: E402
+
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile('ci', derandomize=True, deadline=None, print_blob=True)
+if os.environ.get('CI'):
+    settings.load_profile('ci')

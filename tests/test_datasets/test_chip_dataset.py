@@ -427,3 +427,31 @@ def test_resize_to_chip_scale_bad_input():
         ResizeToChipScale(crop_to_chip='yes')
     with pytest.raises(ValueError, match='interpolation'):
         ResizeToChipScale(interpolation='magic')
+
+
+def test_epoch_encoded_indices(coco, tmp_path):
+    """idx = epoch * len + item (ChipDataset "Epochs"); plain and negative indices are epoch 0."""
+    ds = make(coco, tmp_path)
+    n = len(ds)
+    assert ds.decode_index(0) == (0, 0) and ds.decode_index(n - 1) == (0, n - 1)
+    assert ds.decode_index(n) == (1, 0) and ds.decode_index(3 * n + 2) == (3, 2)
+    assert ds.decode_index(np.int64(n + 1)) == (1, 1)
+    assert ds.decode_index(-1) == (0, n - 1) and ds.decode_index(-n) == (0, 0)
+    assert ds.encode_index(2, 5) == 2 * n + 5 and ds.encode_index(0, 4) == 4
+    assert all(ds.decode_index(ds.encode_index(e, i)) == (e, i) for e in (0, 1, 7) for i in
+               range(n))
+    with pytest.raises(IndexError):
+        ds.decode_index(-n - 1)
+    with pytest.raises(IndexError):
+        ds.encode_index(0, n)
+    with pytest.raises(ValueError, match='epoch'):
+        ds.encode_index(-1, 0)
+    with pytest.raises(TypeError):
+        ds.decode_index(1.5)
+    # Positive items are the same in every epoch, through get_data_info and the pipeline.
+    for i in (0, n - 1):
+        a, b = ds.get_data_info(i), ds.get_data_info(ds.encode_index(4, i))
+        assert a['img_path'] == b['img_path'] and a['chip_scale_factor'] == b['chip_scale_factor']
+        np.testing.assert_array_equal(a['chip'], b['chip'])
+        assert ds.get_chip_info(ds.encode_index(4, i))['epoch'] == 4
+        assert torch.equal(ds[i]['inputs'], ds[ds.encode_index(4, i)]['inputs'])

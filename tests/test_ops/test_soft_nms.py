@@ -293,8 +293,15 @@ def test_backends_agree_with_degenerate_boxes(seed, n, classes, method, thr, min
     assert torch.allclose(dm[:, 4], dt[:, 4], atol=1e-6, rtol=0)
     if method != 'gaussian':
         assert torch.equal(km, kt) and torch.equal(dm, dt)
-    # degenerate boxes are never decayed: each keeps its own score
+    # degenerate boxes are never decayed: each keeps its own score (except under mmcv's 'naive'
+    # rule at threshold 0, which zeroes every later box, IoU 0 included: checked below)
     got = dict(zip(km.tolist(), dm[:, 4].tolist()))
+    if method == 'naive' and thr == 0.0:
+        ref, _ = soft_nms(torch.tensor([[0., 0, 10, 10], [20, 20, 30, 30]]),
+                          torch.tensor([0.9, 0.8]), iou_threshold=0.0, min_score=0.0,
+                          method='naive')
+        assert ref[1, 4] == 0  # mmcv's rule, which both backends follow
+        return
     for i in (kind > 0).nonzero()[:, 0].tolist():
         if i in got:
             assert got[i] == float(scores[i])

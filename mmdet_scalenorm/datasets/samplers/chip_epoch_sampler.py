@@ -37,13 +37,14 @@ def _check_chip_dataset(dataset) -> None:
         raise ValueError('dataset must be a ChipDataset (an epoch-encoded dataset with '
                          f'encode_index/decode_index); got {type(dataset).__name__}. Use '
                          "mmengine's DefaultSampler / InfiniteSampler for other datasets")
+    if len(dataset) == 0:
+        raise ValueError('dataset holds no chips (no GT valid at any scale?); check its '
+                         'valid_range / scale_ranges / scale_factors, or set keep_empty=True')
 
 
 def _epoch_offset(dataset, epoch: int) -> int:
     """``encode_index(epoch, i) - i``: the encoding is linear in ``i`` (checked once here)."""
     n = len(dataset)
-    if n == 0:
-        return 0
     base = dataset.encode_index(epoch, 0)
     assert dataset.encode_index(epoch, n - 1) == base + n - 1
     return base
@@ -54,7 +55,8 @@ class ChipEpochSampler(DefaultSampler):
     """``DefaultSampler`` over a ChipDataset yielding epoch-encoded indices (SNIPER negatives).
 
     Args:
-        dataset (ChipDataset): the dataset (needs ``encode_index``).
+        dataset (ChipDataset): the dataset (needs ``encode_index``).  An empty one raises
+            ``ValueError`` (mmengine's samplers would divide by zero or spin forever).
         shuffle, seed, round_up: as mmengine's ``DefaultSampler``; the order of epoch ``e`` is
             ``DefaultSampler``'s order of epoch ``e``, item by item.
     """
@@ -83,16 +85,13 @@ class ChipInfiniteSampler(InfiniteSampler):
     sliced by rank), each index offset by ``encode_index(p, 0)`` for the ``p``-th permutation.
 
     Args:
-        dataset (ChipDataset): the dataset (needs ``encode_index``; must not be empty).
+        dataset (ChipDataset): the dataset (needs ``encode_index``).
         shuffle, seed: as mmengine's ``InfiniteSampler``.
     """
 
     def __init__(self, dataset: Sized, shuffle: bool = True,
                  seed: Optional[int] = None) -> None:
         _check_chip_dataset(dataset)
-        if len(dataset) == 0:
-            raise ValueError('dataset must hold at least one chip for ChipInfiniteSampler (an '
-                             'empty dataset would make the infinite stream spin forever)')
         super().__init__(dataset, shuffle=shuffle, seed=seed)
 
     def _infinite_indices(self) -> Iterator[int]:
