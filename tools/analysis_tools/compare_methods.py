@@ -18,12 +18,12 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SYN = osp.join(REPO, 'configs', 'synthetic')
 METHODS = {
     # name: (config, train description, evaluations [(test description, tta)])
-    'baseline': ('faster-rcnn_r18-tiny_fpn_2k_synthetic.py', 'single scale (x1)',
+    'baseline': ('faster-rcnn_r18-tiny_fpn_1k_synthetic.py', 'single scale (x1)',
                  [('single scale (x1)', False)]),
-    'mst': ('mst_faster-rcnn_r18-tiny_fpn_2k_synthetic.py',
+    'mst': ('mst_faster-rcnn_r18-tiny_fpn_1k_synthetic.py',
             'pyramid x{4,2,1,.5,.25}, 512 chips, all objects',
             [('single scale (x1)', False), ('5 scales, soft-NMS', True)]),
-    'isn': ('isn_faster-rcnn_r18-tiny_fpn_2k_synthetic.py',
+    'isn': ('isn_faster-rcnn_r18-tiny_fpn_1k_synthetic.py',
             'pyramid x{4,2,1,.5,.25}, 512 chips, ISN range [16,560]',
             [('single scale (x1)', False), ('5 scales, ISN range, soft-NMS', True)]),
 }

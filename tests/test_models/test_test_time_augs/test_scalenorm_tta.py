@@ -274,7 +274,7 @@ def test_tools_test_tta_end_to_end(tmp_path, synthetic_tiny):
     from mmdet.apis import init_detector
 
     from tests._tiny_config import REPO, write_tiny_config
-    isn = os.path.join(REPO, 'configs', 'synthetic', 'isn_faster-rcnn_r18-tiny_fpn_2k_synthetic.py')
+    isn = os.path.join(REPO, 'configs', 'synthetic', 'isn_faster-rcnn_r18-tiny_fpn_1k_synthetic.py')
     cfg = write_tiny_config(
         tmp_path / 'tiny_isn.py', synthetic_tiny, base=isn,
         extra='model = dict(test_cfg=dict(rpn=dict(nms_pre=100, max_per_img=30), '

@@ -3,7 +3,7 @@
 # factors {4, 2, 1, 0.5, 0.25}, ISN range [16, 560] in resized pixels, 512-px SNIPER chips, anchors
 # with IoU > 0.3 to invalid GT ignored, R-CNN sampling restricted to the range. Same model, budget
 # and optimizer as the baseline and MST configs.
-_base_ = ['./faster-rcnn_r18-tiny_fpn_2k_synthetic.py', '../_base_/tta/isn_tta.py']
+_base_ = ['./faster-rcnn_r18-tiny_fpn_1k_synthetic.py', '../_base_/tta/isn_tta.py']
 
 isn_factors = (4.0, 2.0, 1.0, 0.5, 0.25)
 isn_range = (16, 560)

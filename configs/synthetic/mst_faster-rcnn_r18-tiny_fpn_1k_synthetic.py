@@ -3,7 +3,7 @@
 # soft-NMS inference as the ISN config, but with NO valid range: every object is trained at every
 # scale, every detection of every scale is merged. The difference to the ISN config is exactly the
 # scale normalization.
-_base_ = ['./faster-rcnn_r18-tiny_fpn_2k_synthetic.py', '../_base_/tta/isn_tta.py']
+_base_ = ['./faster-rcnn_r18-tiny_fpn_1k_synthetic.py', '../_base_/tta/isn_tta.py']
 
 pyramid_factors = (4.0, 2.0, 1.0, 0.5, 0.25)
 chip_size = 512
