@@ -27,7 +27,8 @@ Range = Tuple[float, float]
 UNBOUNDED: Range = (0.0, math.inf)
 
 __all__ = [
-    'UNBOUNDED', 'box_scale', 'in_range', 'parse_range', 'parse_ranges', 'is_unbounded'
+    'UNBOUNDED', 'box_scale', 'in_range', 'parse_range', 'parse_ranges', 'is_unbounded',
+    'mean_scale_factor'
 ]
 
 
@@ -47,6 +48,16 @@ def box_scale(boxes: ArrayLike) -> ArrayLike:
     w = np.maximum(boxes[..., 2] - boxes[..., 0], 0)
     h = np.maximum(boxes[..., 3] - boxes[..., 1], 0)
     return np.sqrt(w * h)
+
+
+def mean_scale_factor(scale_factor) -> float:
+    """``sqrt(sx * sy)`` of an mmdet ``scale_factor`` ((sx, sy), a scalar, or None -> 1.0): how
+    much a resize scales ``sqrt(w*h)``, the factor between original and resized scales."""
+    if scale_factor is None:
+        return 1.0
+    sf = np.asarray(scale_factor, dtype=np.float64).reshape(-1)
+    sx, sy = (sf[0], sf[0]) if sf.size == 1 else (sf[0], sf[1])
+    return math.sqrt(float(sx) * float(sy))
 
 
 def in_range(scales: ArrayLike, lo: float, hi: float) -> ArrayLike:

@@ -3,7 +3,6 @@
 import glob
 import json
 import os
-import os.path as osp
 import subprocess
 import sys
 

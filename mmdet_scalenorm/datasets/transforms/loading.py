@@ -8,7 +8,6 @@ test/val datasets refuse ``None``, so there mmcv's loader (which names the file 
 """
 from typing import Optional
 
-import mmcv
 from mmcv.transforms import LoadImageFromFile
 from mmengine.logging import print_log
 

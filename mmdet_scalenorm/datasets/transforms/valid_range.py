@@ -27,7 +27,6 @@ fetches another sample), as SNIP §7.1 does, unless ``keep_empty=True``.
 """
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 import numpy as np
@@ -36,7 +35,7 @@ from mmcv.transforms import BaseTransform
 from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import BaseBoxes
 
-from ...scale import box_scale, in_range, parse_range
+from ...scale import box_scale, in_range, mean_scale_factor, parse_range
 
 REFERENCES = ('resized', 'original')
 
@@ -52,16 +51,6 @@ def gt_boxes_numpy(results: dict) -> np.ndarray:
         boxes = boxes.detach().cpu().numpy()
     boxes = np.asarray(boxes, dtype=np.float32)
     return boxes.reshape(-1, 4)
-
-
-def scale_factor_mean(results: dict) -> float:
-    """``sqrt(sx * sy)`` of ``results['scale_factor']`` (1.0 when absent)."""
-    sf = results.get('scale_factor', None)
-    if sf is None:
-        return 1.0
-    sf = np.asarray(sf, dtype=np.float64).reshape(-1)
-    sx, sy = (float(sf[0]), float(sf[0])) if sf.size == 1 else (float(sf[0]), float(sf[1]))
-    return math.sqrt(sx * sy)
 
 
 @TRANSFORMS.register_module()
@@ -93,7 +82,7 @@ class MarkValidRange(BaseTransform):
         """The valid range in pixels of the current image."""
         lo, hi = self.valid_range
         if self.reference == 'original':
-            f = scale_factor_mean(results)
+            f = mean_scale_factor(results.get('scale_factor'))
             return lo * f, hi * f
         return lo, hi
 

@@ -39,7 +39,6 @@ Carried per-instance fields: ``bboxes``, ``scores``, ``labels`` and, when every 
 """
 from __future__ import annotations
 
-import math
 import warnings
 from typing import List, Optional, Sequence
 
@@ -54,21 +53,12 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ...ops.soft_nms import SOFT_NMS_METHODS, _validate as _validate_soft_nms, batched_soft_nms
-from ...scale import box_scale, in_range, is_unbounded, parse_range, parse_ranges
+from ...scale import (box_scale, in_range, is_unbounded, mean_scale_factor, parse_range,
+                      parse_ranges)
 
 NMS_TYPES = ('soft_nms', 'nms')
 FLIP_DIRECTIONS = ('horizontal', 'vertical', 'diagonal')
 _OPTIONAL_FIELDS = ('masks', 'keypoints', 'keypoint_scores')
-
-
-def _scale_factor_mean(meta: dict) -> float:
-    sf = meta.get('scale_factor', None)
-    if sf is None:
-        return 1.0
-    if isinstance(sf, (int, float)):
-        return float(sf)
-    sx, sy = float(sf[0]), float(sf[1])
-    return math.sqrt(sx * sy)
 
 
 def _parse_tta_cfg(tta_cfg) -> ConfigDict:
@@ -226,7 +216,7 @@ class ScaleNormTTAModel(DetTTAModel):
             lo, hi, ref = rng
             scales = box_scale(out['bboxes'])
             if ref == 'resized':
-                scales = scales * _scale_factor_mean(meta)
+                scales = scales * mean_scale_factor(meta.get('scale_factor'))
             keep = keep & in_range(scales, lo, hi)
         return {k: v[keep] for k, v in out.items()}
 
