@@ -54,7 +54,7 @@ def _cfg(args, work_dir):
     return cfg
 
 
-def draw_detections(args, ckpt, img_dir, out_dir, score_thr=0.3):
+def draw_detections(args, ckpt, img_dir, out_dir, score_thr=0.5):
     """Run the ISN multi-scale model through the inference API on the first validation images
     and save each with its detections drawn (mmdet's DetLocalVisualizer)."""
     import mmcv
