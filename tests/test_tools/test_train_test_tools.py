@@ -159,6 +159,24 @@ def test_mim_train_and_test_from_regular_install(tmp_path, synthetic_tiny):
     assert re.search(rf'Training command is \S*python\S* {re.escape(str(mim_dir))}/tools/train\.py',
                      out), out[-3000:]
     assert (work / 'iter_2.pth').exists()
+    # a config named by file name only is found inside the installed package, and its relative
+    # and mmdet:: _base_ files resolve there
+    root = osp.dirname(osp.dirname(synthetic_tiny['train_ann'])) + '/'
+    opts = [f'{k}.dataset.data_root={root}' for k in
+            ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    opts += [f'{k}.num_workers=0' for k in ('train_dataloader', 'val_dataloader',
+                                           'test_dataloader')]
+    opts += [f'{k}.persistent_workers=False' for k in ('train_dataloader', 'val_dataloader',
+                                                      'test_dataloader')]
+    opts += [f'{k}.ann_file={root}annotations/instances_val.json'
+             for k in ('val_evaluator', 'test_evaluator')]
+    opts += ['train_cfg.max_iters=1', 'train_cfg.val_begin=100', 'param_scheduler=[]']
+    out = _run([mim, 'train', 'mmdet_scalenorm', 'isn_faster-rcnn_r18-tiny_fpn_1k_synthetic.py',
+                '--launcher', 'none', '--work-dir', str(tmp_path / 'byname'), '--cfg-options',
+                *opts], cwd=cwd, **env)
+    assert f'{mim_dir}/configs/synthetic/isn_faster-rcnn_r18-tiny_fpn_1k_synthetic.py' in out \
+        or 'we find the config file in codebase mmdet_scalenorm' in out, out[-3000:]
+    assert (tmp_path / 'byname' / 'iter_1.pth').exists()
     out = _run([mim, 'test', 'mmdet_scalenorm', str(cfg), '--checkpoint',
                 str(work / 'iter_2.pth'), '--launcher', 'none',
                 '--work-dir', str(work / 'test')], cwd=cwd, **env)
