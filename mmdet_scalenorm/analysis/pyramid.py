@@ -324,6 +324,19 @@ def build_train_dataset(spec: PyramidSpec):
     return DATASETS.build(ds_cfg)
 
 
+def load_config(path: str, cfg_options: Optional[dict] = None):
+    """``Config.fromfile(path)`` merged with ``--cfg-options``; a missing file is a SystemExit
+    naming it (the analysis CLIs' shared entry)."""
+    import os.path as osp
+    from mmengine.config import Config
+    if not osp.isfile(path):
+        raise SystemExit(f'config file not found: {path}')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
 def prepare_scope(cfg) -> None:
     """Register mmdet_scalenorm and set the config's default registry scope (mmdet)."""
     import mmdet_scalenorm  # noqa: F401  (registers our transforms)

@@ -63,10 +63,10 @@ def train(cfg: Config) -> str:
     return ckpt
 
 
-def evaluate(cfg: Config, checkpoint: str, tta: bool = False, vis_dir: Optional[str] = None,
+def evaluate(cfg: Config, checkpoint: str, tta: bool = False,
              num_images: Optional[int] = None) -> Dict[str, float]:
-    """Test ``checkpoint`` with ``cfg`` (multi-scale when ``tta``); optionally draw the
-    predictions of the first images into ``vis_dir``. Returns the metric dict."""
+    """Test ``checkpoint`` with ``cfg`` (multi-scale when ``tta``), on the first ``num_images``
+    test images when given. Returns the metric dict."""
     from mmengine.runner import Runner
     cfg = cfg.copy()
     cfg.load_from = checkpoint
@@ -74,10 +74,6 @@ def evaluate(cfg: Config, checkpoint: str, tta: bool = False, vis_dir: Optional[
         use_tta(cfg)
     if num_images is not None:
         cfg.test_dataloader.dataset.indices = num_images
-    if vis_dir:
-        cfg.default_hooks.visualization = dict(
-            type='DetVisualizationHook', draw=True, interval=1, score_thr=0.3,
-            test_out_dir=osp.abspath(vis_dir))
     return Runner.from_cfg(cfg).test()
 
 

@@ -33,10 +33,12 @@ def test_config_roundtrip_and_build(path, tmp_path):
     assert again.train_dataloader == cfg.train_dataloader
     model_cfg = again.model
     model = MODELS.build(model_cfg)
-    assert model is not None
+    assert type(model).__name__ == model_cfg.type
+    assert type(model.roi_head).__name__ == model_cfg.roi_head.get('type', 'StandardRoIHead')
     for t in again.train_dataloader.dataset.get('pipeline', []):
         TRANSFORMS.build(t)
     if 'tta_model' in again:
         tta = MODELS.build(dict(**again.tta_model, module=model_cfg))
-        assert tta.module is not None
+        assert type(tta).__name__ == again.tta_model.type == 'ScaleNormTTAModel'
+        assert type(tta.module).__name__ == model_cfg.type
         TRANSFORMS.build(again.tta_pipeline[-1])

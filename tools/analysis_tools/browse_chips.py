@@ -32,11 +32,12 @@ matplotlib.use('Agg')
 import matplotlib.patches as mpatches  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 
 import mmdet_scalenorm  # noqa: E402,F401  (registers the transforms)
 from mmdet_scalenorm.analysis import (build_train_dataset, iter_pyramid,  # noqa: E402
-                                      prepare_scope, pyramid_views_from_config)
+                                      load_config, prepare_scope,
+                                      pyramid_views_from_config)
 from mmdet_scalenorm.chips import generate_chips  # noqa: E402
 
 MAX_DISPLAY_SIDE = 1024  # resized images are shown downsampled to this side (coordinates kept)
@@ -165,11 +166,7 @@ def draw_image(samples, spec, sampler, out_file, title):
 
 def main(argv=None):
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        raise SystemExit(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     try:
         prepare_scope(cfg)
         spec = pyramid_views_from_config(cfg)

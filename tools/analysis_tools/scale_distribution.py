@@ -24,11 +24,11 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 
 import mmdet_scalenorm  # noqa: E402,F401  (registers the transforms)
 from mmdet_scalenorm.analysis import (collect_scale_stats, format_scale_table,  # noqa: E402
-                                      view_range_summary)
+                                      load_config, view_range_summary)
 
 COLOURS = dict(valid='tab:green', ignored='tab:red', crowd='tab:gray')
 
@@ -116,11 +116,7 @@ def plot(stats, out, bins=40, log_y=False, title=''):
 
 def main(argv=None):
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        raise SystemExit(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     skipped = []
     try:
         stats = collect_scale_stats(cfg, max_images=args.max_images,

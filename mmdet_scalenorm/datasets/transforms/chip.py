@@ -242,8 +242,9 @@ class SampleChip(BaseTransform):
             if results.get(key, None) is not None:
                 results[key] = results[key][idx]
         if results.get('gt_masks', None) is not None:
-            results['gt_masks'] = results['gt_masks'][idx].crop(
-                np.array([x1, y1, x2, y2], dtype=np.int64))
+            # crop first: copies only the chip's pixels of each mask, then selects the kept ones
+            results['gt_masks'] = results['gt_masks'].crop(
+                np.array([x1, y1, x2, y2], dtype=np.int64))[idx]
         if results.get('gt_keypoints', None) is not None:
             kps = np.array(results['gt_keypoints'], dtype=np.float32)[idx]
             kps[..., 0] -= x1
