@@ -4,7 +4,11 @@
   10 ignored (invalid) GT that the baseline gets too (with its default ``ignore_iof_thr=-1`` it
   does not look at them). Goal (issue 3): our time < 1.15x the baseline's. Ignored GT are either
   'random' boxes (4-400 px sides: the worst case for the area prefilter) or 'isn' ones (half
-  below 16 px, half above 560 px: what MarkValidRange((16, 560)) actually ignores).
+  below 16 px, half above 560 px: what MarkValidRange((16, 560)) actually ignores) or 'tiny'
+  ones (all 10 below 16 px). Rows marked 'iof' switch on the small-prior containment rule
+  (``invalid_iof_thr=0.5, small_prior_max_scale=64``); 'fpn anchors' rows use the real RPN anchor
+  grid of a 1333x800 image (strides 4-64, 3 ratios, ~268k anchors, most of them <= 64 px, the
+  worst case for that rule) instead of random boxes.
 * ``ValidRangeSampler((16, 560))`` vs ``RandomSampler`` (R-CNN settings: 512 RoIs out of 2000
   proposals + GT).
 
@@ -49,30 +53,50 @@ def boxes(gen, n, img=(1333, 800), min_side=4, max_side=400):
     return torch.cat([xy, xy + wh], dim=1)
 
 
+def fpn_anchors(img=(1333, 800)):
+    """The RPN anchors of mmdet's Faster R-CNN FPN config for one ``img`` (w, h) image."""
+    from mmdet.models.task_modules.prior_generators import AnchorGenerator
+    strides = [4, 8, 16, 32, 64]
+    gen = AnchorGenerator(strides=strides, ratios=[0.5, 1.0, 2.0], scales=[8])
+    sizes = [((img[1] + s - 1) // s, (img[0] + s - 1) // s) for s in strides]
+    return torch.cat(gen.grid_priors(sizes, device='cpu'))
+
+
+def ignored_gt(gen, num_ign, kind):
+    if kind == 'isn':  # what MarkValidRange((16, 560)) ignores: tiny and huge GT
+        return torch.cat([boxes(gen, num_ign // 2, min_side=2, max_side=14),
+                          boxes(gen, num_ign - num_ign // 2, min_side=570, max_side=900)])
+    if kind == 'tiny':  # ISN-like: every ignored GT below the 16 px lower bound
+        return boxes(gen, num_ign, min_side=2, max_side=14)
+    return boxes(gen, num_ign)
+
+
 def bench_assigner(device, repeat):
     gen = torch.Generator().manual_seed(0)
     rows = []
-    cases = [(200_000, 50, 10, 'random'), (200_000, 50, 10, 'isn'), (200_000, 100, 20, 'random'),
-             (2000, 50, 10, 'random'), (2000, 50, 10, 'isn')]
-    for num_priors, num_gt, num_ign, kind in cases:
-        pred = InstanceData(priors=boxes(gen, num_priors)).to(device)
+    iof = dict(invalid_iof_thr=0.5, small_prior_max_scale=64)
+    cases = [(200_000, 50, 10, 'random', {}), (200_000, 50, 10, 'isn', {}),
+             (200_000, 100, 20, 'random', {}), (2000, 50, 10, 'random', {}),
+             (2000, 50, 10, 'isn', {}),
+             (200_000, 50, 10, 'tiny', iof), (200_000, 50, 10, 'isn', iof),
+             (200_000, 50, 10, 'random', iof), (2000, 50, 10, 'tiny', iof),
+             ('fpn anchors', 50, 10, 'tiny', {}), ('fpn anchors', 50, 10, 'tiny', iof),
+             ('fpn anchors', 50, 10, 'random', iof)]
+    for num_priors, num_gt, num_ign, kind, extra in cases:
+        priors = fpn_anchors() if num_priors == 'fpn anchors' else boxes(gen, num_priors)
+        pred = InstanceData(priors=priors).to(device)
         gt = InstanceData(bboxes=boxes(gen, num_gt),
                           labels=torch.randint(0, 80, (num_gt, ), generator=gen)).to(device)
-        if kind == 'isn':  # what MarkValidRange((16, 560)) ignores: tiny and huge GT
-            ign = torch.cat([boxes(gen, num_ign // 2, min_side=2, max_side=14),
-                             boxes(gen, num_ign - num_ign // 2, min_side=570, max_side=900)])
-        else:
-            ign = boxes(gen, num_ign)
-        ign = InstanceData(bboxes=ign).to(device)
-        cfg = RPN if num_priors > 10_000 else RCNN
-        base, ours = MaxIoUAssigner(**cfg), ScaleAwareMaxIoUAssigner(**cfg)
+        ign = InstanceData(bboxes=ignored_gt(gen, num_ign, kind)).to(device)
+        cfg = RPN if len(priors) > 10_000 else RCNN
+        base, ours = MaxIoUAssigner(**cfg), ScaleAwareMaxIoUAssigner(**cfg, **extra)
         t_ours, t_base = paired_ms(lambda: ours.assign(pred, gt, ign),
                                    lambda: base.assign(pred, gt, ign), repeat)
         ignored = int((ours.assign(pred, gt, ign).gt_inds == -1).sum()
                       - (base.assign(pred, gt, ign).gt_inds == -1).sum())
-        rows.append([f'{num_priors} x {num_gt} GT + {num_ign} {kind} ignored', device, t_ours,
-                     t_base,
-                     t_ours / t_base, ignored])
+        rule = ' + iof' if extra else ''
+        rows.append([f'{num_priors} x {num_gt} GT + {num_ign} {kind} ignored{rule}', device,
+                     t_ours, t_base, t_ours / t_base, ignored])
     print_table('ScaleAwareMaxIoUAssigner vs MaxIoUAssigner (ms, median)',
                 ['priors x GT', 'device', 'ours', 'MaxIoUAssigner', 'ratio',
                  'extra ignored priors'], rows)

@@ -26,9 +26,11 @@ Range = Tuple[float, float]
 
 UNBOUNDED: Range = (0.0, math.inf)
 
+REFERENCES = ('resized', 'original')
+
 __all__ = [
-    'UNBOUNDED', 'box_scale', 'in_range', 'parse_range', 'parse_ranges', 'is_unbounded',
-    'mean_scale_factor'
+    'UNBOUNDED', 'REFERENCES', 'box_scale', 'in_range', 'parse_range', 'parse_ranges',
+    'is_unbounded', 'mean_scale_factor', 'valid_gt_mask', 'range_in_pixels'
 ]
 
 
@@ -112,3 +114,39 @@ def parse_ranges(ranges, key: str = 'scale_ranges') -> list:
     if not out:
         raise ValueError(f'{key} must hold at least one (lo, hi) range; got an empty list')
     return out
+
+
+def valid_gt_mask(boxes: ArrayLike, lo: float, hi: float) -> np.ndarray:
+    """THE ground-truth validity rule (SNIP §6.1, ISN §3.3.1): a GT box is valid at a scale when
+    all its coordinates are finite, its width and height are positive, and its scale
+    ``sqrt(w*h)`` lies in the closed range ``[lo, hi]`` (pixels of the current image).
+
+    Computed in float64 whatever the input dtype, so a box whose float32 coordinates put it
+    exactly on ``lo`` or ``hi`` gets the same answer in every caller. Returns an ``(N,)`` bool
+    numpy array (a torch tensor is moved to the CPU).
+    """
+    if isinstance(boxes, torch.Tensor):
+        boxes = boxes.detach().cpu().numpy()
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    with np.errstate(invalid='ignore'):
+        w = boxes[:, 2] - boxes[:, 0]
+        h = boxes[:, 3] - boxes[:, 1]
+        return np.isfinite(boxes).all(axis=1) & (w > 0) & (h > 0) & \
+            in_range(box_scale(boxes), lo, hi)
+
+
+def range_in_pixels(rng: Sequence[float], reference: str, scale_factor=None) -> Range:
+    """A configured range converted to pixels of the current (resized) image.
+
+    ``reference='resized'`` (ISN §3.3.1): the range is already in resized pixels and is returned
+    as is. ``reference='original'`` (SNIP §7.1): the range is in original-image pixels; a box of
+    original scale ``s`` has scale ``s * sqrt(sx * sy)`` after a resize by ``(sx, sy)``, so the
+    range becomes ``(lo, hi) * mean_scale_factor(scale_factor)`` (``inf`` stays ``inf``).
+    """
+    if reference not in REFERENCES:
+        raise ValueError(f'reference must be one of {REFERENCES}; got {reference!r}')
+    lo, hi = float(rng[0]), float(rng[1])
+    if reference == 'resized':
+        return lo, hi
+    f = mean_scale_factor(scale_factor)
+    return lo * f, hi * f

@@ -81,7 +81,11 @@ def draw_detections(args, ckpt, img_dir, out_dir, score_thr=0.5):
 
 def plots(args):
     """The scale-distribution histogram and chip pictures of the training pipeline."""
-    cfg_opts = [f'train_dataloader.dataset.data_root={osp.join(args.data_root, "")}']
+    from mmengine.config import Config
+    key, ds = 'train_dataloader.dataset', Config.fromfile(args.config).train_dataloader.dataset
+    while 'dataset' in ds:  # ChipDataset (or another wrapper) around the COCO dataset
+        key, ds = key + '.dataset', ds['dataset']
+    cfg_opts = [f'{key}.data_root={osp.join(args.data_root, "")}']
     py = sys.executable
     out = osp.join(args.work_dir, 'scale_distribution.png')
     max_images = ['--max-images', '4'] if args.quick else ['--max-images', '200']

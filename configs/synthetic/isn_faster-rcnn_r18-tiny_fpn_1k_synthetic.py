@@ -1,36 +1,44 @@
 # ISN on the synthetic extreme-scale benchmark (the `make demo` model): the baseline config of this
-# folder with ISN's training (ISN §3.3.1, §4.1) and multi-scale inference (configs/_base_/tta):
-# factors {4, 2, 1, 0.5, 0.25}, ISN range [16, 560] in resized pixels, 512-px SNIPER chips, anchors
-# with IoU > 0.3 to invalid GT ignored, R-CNN sampling restricted to the range. Same model, budget
-# and optimizer as the baseline and MST configs.
-_base_ = ['./faster-rcnn_r18-tiny_fpn_1k_synthetic.py', '../_base_/tta/isn_tta.py']
-
-isn_factors = (4.0, 2.0, 1.0, 0.5, 0.25)
-isn_range = (16, 560)
-chip_size = 512
+# folder with ISN's training and inference (configs/_base_/scale_norm/isn.py): SNIPER epochs over
+# every (image, scale, 576-px chip) at the factors {4, 2, 1, 0.5, 0.25} (ChipDataset +
+# ChipInfiniteSampler), the ISN range [16, 560] in resized pixels, invalid GT ignored by the RPN
+# and R-CNN assigners, R-CNN sampling restricted to the range, soft-NMS after the head and the
+# 5-scale ISN test (configs/_base_/tta/isn_tta.py). Same model, budget and optimizer as the
+# baseline and MST configs.
+_base_ = [
+    './faster-rcnn_r18-tiny_fpn_1k_synthetic.py',
+    '../_base_/tta/isn_tta.py',
+    '../_base_/scale_norm/isn.py',
+]
 
 model = dict(
     roi_head=dict(type='ScaleNormRoIHead'),
     train_cfg=dict(
-        rpn=dict(assigner=dict(type='ScaleAwareMaxIoUAssigner', invalid_iou_thr=0.3)),
+        rpn=dict(assigner={{_base_.isn_assigner}}),
         rcnn=dict(
-            assigner=dict(type='ScaleAwareMaxIoUAssigner', invalid_iou_thr=0.3),
-            sampler=dict(type='ValidRangeSampler', valid_range=isn_range))))
+            assigner={{_base_.isn_assigner}},
+            sampler=dict(type='ValidRangeSampler', valid_range={{_base_.isn_range}}))),
+    test_cfg=dict(rcnn=dict(nms={{_base_.isn_rcnn_nms}})))
 
-train_pipeline = [
-    dict(type='LoadImageFromFileOrSkip'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='RandomChoice',
-        transforms=[[dict(type='Resize', scale_factor=f, keep_ratio=True)] for f in isn_factors]),
-    dict(type='MarkValidRange', valid_range=isn_range, reference='resized'),
-    dict(type='SampleChip', chip_size=chip_size),
-    dict(type='RandomFlip', prob=0.5),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
-                   'flip_direction', 'valid_range', 'valid_range_info', 'chip', 'chip_type')),
-]
 train_dataloader = dict(
     batch_sampler=None,  # chips are square: no aspect-ratio grouping
-    dataset=dict(pipeline=train_pipeline))
+    sampler=dict(_delete_=True, type='ChipInfiniteSampler', shuffle=True),
+    dataset=dict(
+        _delete_=True,
+        type='ChipDataset',
+        dataset=dict(
+            type='CocoDataset',
+            data_root={{_base_.data_root}},
+            metainfo={{_base_.metainfo}},
+            ann_file='annotations/instances_train.json',
+            data_prefix=dict(img='train/'),
+            filter_cfg=dict(filter_empty_gt=True, min_size=32),
+            pipeline=[]),
+        scale_factors={{_base_.isn_factors}},
+        valid_range={{_base_.isn_range}},
+        reference='resized',
+        chip_size={{_base_.chip_size}},
+        stride={{_base_.chip_stride}},
+        neg_proposals_file={{_base_.neg_proposals_file}},
+        neg_chips_per_image={{_base_.neg_chips_per_image}},
+        pipeline={{_base_.isn_chip_pipeline}}))

@@ -2,6 +2,7 @@
 ``tools/analysis_tools/compare_methods.py`` (same budget, same data, same metric for every method).
 """
 import os.path as osp
+import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
@@ -52,10 +53,20 @@ def set_iterations(cfg: Config, iters: int) -> Config:
     return cfg
 
 
+def _own_visualizer(cfg: Config) -> Config:
+    """Give the run a visualizer of its own: mmengine's visualizers are named singletons, so a
+    second Runner in the same process with the config's fixed name ('visualizer') would write its
+    scalars into the first run's ``vis_data``."""
+    if cfg.get('visualizer') is not None:
+        cfg.visualizer['name'] = f'visualizer:{osp.abspath(cfg.work_dir)}:{time.time_ns()}'
+    return cfg
+
+
 def train(cfg: Config) -> str:
     """Train ``cfg`` (no validation during training) and return its final checkpoint."""
     from mmengine.runner import Runner
     cfg.train_cfg.val_begin = cfg.train_cfg.max_iters + 1
+    _own_visualizer(cfg)
     Runner.from_cfg(cfg).train()
     ckpt = osp.join(cfg.work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
     if not osp.exists(ckpt):
@@ -74,6 +85,7 @@ def evaluate(cfg: Config, checkpoint: str, tta: bool = False,
         use_tta(cfg)
     if num_images is not None:
         cfg.test_dataloader.dataset.indices = num_images
+    _own_visualizer(cfg)
     return Runner.from_cfg(cfg).test()
 
 

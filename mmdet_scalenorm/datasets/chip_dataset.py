@@ -9,29 +9,36 @@ proposals that no positive chip covers.
 This wrapper enumerates the epoch once, at construction (``lazy_init`` compatible, like mmengine's
 wrappers), with a progress bar, and caches the enumeration on disk.
 
-Enumeration rule, for every image ``i`` of the inner dataset and every factor ``f`` of
-``scale_factors``:
+Enumeration rule (:func:`mmdet_scalenorm.chips.enumerate_image_chips`), for every image ``i`` of
+the inner dataset and every factor ``f`` of ``scale_factors``:
 
 * The resized size is ``(W_s, H_s) = (int(w*f + 0.5), int(h*f + 0.5))`` from the data info's
-  ``width``/``height`` — the size :class:`ResizeToChipScale` produces — and the GT boxes in that
-  scale's pixels are ``box * (W_s/w, H_s/h)`` clipped to the resized image (mmdet ``Resize``).
-* A GT is *valid* exactly when :class:`MarkValidRange` would keep it: not ignored (crowd) in the
-  data info, finite, positive width and height, and ``sqrt(w*h)`` (scale rule,
-  :mod:`mmdet_scalenorm.scale`) inside the range in pixels of the resized image — ``valid_range``
-  for ``reference='resized'`` (ISN), ``scale_ranges[k] * sqrt(sx*sy)`` for ``reference='original'``
-  (SNIP, one range per factor).
-* Positive chips = :func:`mmdet_scalenorm.chips.generate_chips` over the valid GT (boxes with a side
-  above ``chip_size - stride`` are left to coarser scales, as in SNIPER).  An image-scale pair
-  without valid GT (or whose valid GT are all too large) gives no item, unless ``keep_empty=True``:
-  then it gives one chip, the ``chip_size`` window centred on the resized image (clipped to start at
-  >= 0), so empty or crowd-only images and scales are visited as background chips.
-* Negative chips (``neg_proposals_file`` given): per image-scale pair the proposals (original
-  pixels, see :func:`mmdet_scalenorm.chips.load_proposals` for the format) are scaled, those valid
-  at that scale are kept, and :func:`~mmdet_scalenorm.chips.generate_negative_chips` covers the
-  ones no positive chip contains.  The pool of an image is the union over its scales.  Each image
-  holds ``min(neg_chips_per_image, pool size)`` negative *slots*, so ``len(self)`` is the same every
-  epoch (mmengine's samplers read it once).  Which pool chip fills a slot is resampled per epoch
-  (SNIPER: negative chips are re-sampled every epoch), see "Epochs" below.
+  ``width``/``height`` -- the size :class:`ResizeToChipScale` produces -- and the GT boxes are
+  computed bit for bit as the pipeline computes them (:func:`~mmdet_scalenorm.chips.resize_boxes`:
+  ``LoadAnnotations``' float32 boxes times mmdet ``Resize``'s float32 ``(sx, sy)``, clipped to the
+  resized image unless the pipeline's ``ResizeToChipScale`` sets ``clip_object_border=False``).
+* A GT is *valid* exactly when :class:`MarkValidRange` keeps it: not ignored (crowd) in the data
+  info and :func:`mmdet_scalenorm.scale.valid_gt_mask` in the range in resized pixels
+  (:func:`~mmdet_scalenorm.scale.range_in_pixels`): ``valid_range`` for ``reference='resized'``
+  (ISN), ``scale_ranges[k] * sqrt(sx*sy)`` for ``reference='original'`` (SNIP, one per factor).
+  Both sides use the same float32 boxes and the same float64 rule, so a box exactly on an end of
+  the range gets the same answer here and in the pipeline.
+* Positive chips = :func:`mmdet_scalenorm.chips.generate_chips` over the valid GT: every valid GT
+  whose sides are at most ``chip_size`` lies inside a chip (larger ones are left to coarser
+  scales).  An image-scale pair without valid GT (or whose valid GT are all too large) gives no
+  item, unless ``keep_empty=True``: then it gives one chip, the ``chip_size`` window centred on the
+  resized image (clipped to start at >= 0), so empty or crowd-only images and scales are visited
+  as background chips.
+* Negative chips (``neg_proposals_file`` given and ``neg_chips_per_image > 0``): per image-scale
+  pair :func:`~mmdet_scalenorm.chips.negative_chip_pool` (the rule ``SampleChip`` uses too) scales
+  the image's proposals (original pixels, see :func:`mmdet_scalenorm.chips.load_proposals` for the
+  format, a 5th score column is accepted), keeps the valid ones and covers those no positive chip
+  contains.  Every image of the dataset must have an entry in the file (an empty one is fine),
+  else a ``ValueError`` names the missing image ids and the file.  The pool of an image is the
+  union over its scales.  Each image holds ``min(neg_chips_per_image, pool size)`` negative
+  *slots*, so ``len(self)`` is the same every epoch (mmengine's samplers read it once).  Which pool
+  chip fills a slot is resampled per epoch (SNIPER: negative chips are re-sampled every epoch),
+  see "Epochs" below.
 
 Epochs (indices carry the epoch).  An index ``idx >= 0`` means item ``i`` of epoch ``e`` with
 ``(e, i) = divmod(idx, len(self))`` (:meth:`decode_index`; :meth:`encode_index` is the inverse), so
@@ -72,26 +79,18 @@ a factor-4 item costs about what a factor-1 item does.
 As mmengine's ``BaseDataset``, a ``None`` from the pipeline makes it fetch a random other item (of
 the same epoch; drawn with numpy's global RNG, as mmengine does), at most ``max_refetch`` times.
 
-Cache: ``<cache_dir>/chip_dataset_<key>.npz`` where ``key`` is the SHA-1 of the annotation file's
-bytes, the inner dataset's image list (paths and sizes, so ``filter_cfg`` changes miss), the
-proposals file's bytes, the source of :mod:`mmdet_scalenorm.chips`, and every chip parameter.
-``cache_dir=None`` means ``<annotation file's directory>/chip_cache``, or ``./chip_cache`` (the
-current directory, i.e. where training was started) when that directory is not writable;
-``cache_dir=False`` disables the cache.  Files are written atomically (several ranks may write the
-same file; the content is identical).
+Cache: the enumeration is stored on disk, keyed by everything it depends on; see
+:mod:`mmdet_scalenorm.datasets.chip_cache` (``cache_dir=None``: next to the annotation file,
+``False``: no cache).
 """
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import logging
 import math
 import operator
 import os
-import os.path as osp
 import sys
-import tempfile
 from numbers import Real
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -102,15 +101,15 @@ from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 from mmdet.registry import DATASETS, TRANSFORMS
 
-from .. import chips as chips_module
-from ..chips import generate_chips, generate_negative_chips, load_proposals, lookup_proposals
-from ..scale import box_scale, in_range, parse_range, parse_ranges
+from ..chips import (check_proposals_cover, enumerate_image_chips, load_proposals,
+                     lookup_proposals)
+from ..scale import REFERENCES, parse_range, parse_ranges
+from .chip_cache import (CACHE_VERSION, annotation_file, cache_key, load_cache,
+                         resolve_cache_path, save_cache)
 from .transforms.resize_to_chip_scale import ResizeToChipScale
 
-__all__ = ['ChipDataset', 'enumerate_image_chips']
+__all__ = ['ChipDataset', 'enumerate_image_chips', 'CACHE_VERSION']
 
-REFERENCES = ('resized', 'original')
-CACHE_VERSION = 1
 KIND_POS, KIND_NEG = 0, 1
 
 
@@ -127,74 +126,6 @@ def _check_int(v, key: str, lo: int) -> int:
     return int(v)
 
 
-def _scaled_gt(boxes: np.ndarray, w: int, h: int, factor: float):
-    """Boxes in pixels of the image resized by ``factor`` (as ResizeToChipScale), size, factors."""
-    ws, hs = ResizeToChipScale.target_size(w, h, factor)
-    sx, sy = ws / w, hs / h
-    scaled = boxes * np.array([sx, sy, sx, sy], dtype=np.float64)
-    with np.errstate(invalid='ignore'):
-        scaled[:, 0::2] = np.clip(scaled[:, 0::2], 0, ws)
-        scaled[:, 1::2] = np.clip(scaled[:, 1::2], 0, hs)
-    return scaled, ws, hs, sx, sy
-
-
-def _valid_mask(boxes: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """MarkValidRange's rule: finite, positive sides, scale in the closed range."""
-    with np.errstate(invalid='ignore'):
-        w = boxes[:, 2] - boxes[:, 0]
-        h = boxes[:, 3] - boxes[:, 1]
-        return in_range(box_scale(boxes), lo, hi) & np.isfinite(boxes).all(axis=1) & \
-            (w > 0) & (h > 0)
-
-
-def _centre_chip(ws: int, hs: int, chip_size: int) -> np.ndarray:
-    x0 = max(0, (ws - chip_size) // 2)
-    y0 = max(0, (hs - chip_size) // 2)
-    return np.array([[x0, y0, x0 + chip_size, y0 + chip_size]], dtype=np.float64)
-
-
-def enumerate_image_chips(boxes, ignore, width: int, height: int, scale_factors: Sequence[float],
-                          pixel_ranges: Sequence, chip_size: int, stride: int,
-                          proposals: Optional[np.ndarray] = None, keep_empty: bool = False):
-    """Chips of one image over the pyramid (the rule of the module docstring).
-
-    Args:
-        boxes: (N, 4) GT xyxy in original pixels; ignore: (N,) bool (crowd / ignored in the data).
-        pixel_ranges: per factor, a function ``(sx, sy) -> (lo, hi)`` range in resized pixels.
-        proposals: (K, 4) original-pixel proposals for negative chips, or None.
-
-    Returns:
-        ``(pos, neg)``: lists of ``(scale_index, (M, 4) chips)`` in resized pixels.
-    """
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    ignore = np.asarray(ignore, dtype=bool).reshape(-1)
-    pos, neg = [], []
-    for k, f in enumerate(scale_factors):
-        scaled, ws, hs, sx, sy = _scaled_gt(boxes, width, height, f)
-        lo, hi = pixel_ranges[k](sx, sy)
-        valid = _valid_mask(scaled, lo, hi) & ~ignore
-        chips = generate_chips(scaled[valid], ws, hs, chip_size, stride) if valid.any() else \
-            np.zeros((0, 4))
-        if len(chips):
-            pos.append((k, chips))
-        elif keep_empty:
-            pos.append((k, _centre_chip(ws, hs, chip_size)))
-        if proposals is not None and len(proposals):
-            props, _, _, _, _ = _scaled_gt(proposals[:, :4], width, height, f)
-            props = props[_valid_mask(props, lo, hi)]
-            if len(props):
-                negs = generate_negative_chips(props, chips, ws, hs, chip_size, stride)
-                if len(negs):
-                    neg.append((k, negs))
-    return pos, neg
-
-
-def _sha1_file(path: str, h) -> None:
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            h.update(block)
-
-
 @DATASETS.register_module()
 class ChipDataset:
     """Dataset wrapper whose items are SNIPER chips (ISN §3.3.1; see the module docstring).
@@ -208,9 +139,11 @@ class ChipDataset:
         valid_range (tuple): ISN range in resized pixels (``reference='resized'``).
         reference (str): 'resized' (ISN) or 'original' (SNIP, needs ``scale_ranges``).
         scale_ranges (list): SNIP, one original-pixel ``(lo, hi)`` per factor.
-        chip_size (int): chip side in pixels. Defaults to 512.
+        chip_size (int): chip side in pixels. Defaults to 512 (SNIPER's); ISN configs pass 576,
+            the patch size of ISN training (ISN §4.2.4).
         stride (int): chip grid step (0 < stride < chip_size). Defaults to 32.
-        neg_proposals_file (str, optional): proposals for negative chip mining.
+        neg_proposals_file (str, optional): proposals for negative chip mining (an entry for
+            every image; see the module docstring).
         neg_chips_per_image (int): negative slots per image per epoch. Defaults to 2.
         cache_dir (str | None | False): see the module docstring.
         keep_empty (bool): one centre chip for image-scale pairs without valid GT.
@@ -273,9 +206,10 @@ class ChipDataset:
                              f'got {stride!r}')
         self.chip_size, self.stride = int(chip_size), int(stride)
         self.neg_chips_per_image = _check_int(neg_chips_per_image, 'neg_chips_per_image', 0)
-        if neg_proposals_file is not None and not isinstance(neg_proposals_file, str):
-            raise ValueError('neg_proposals_file must be a path or None; got '
-                             f'{neg_proposals_file!r}')
+        if neg_proposals_file is not None and not (isinstance(neg_proposals_file, str) and
+                                                   os.path.isfile(neg_proposals_file)):
+            raise ValueError('neg_proposals_file must be the path of an existing proposals file '
+                             f'or None; got {neg_proposals_file!r}')
         self.neg_proposals_file = neg_proposals_file
         if not (cache_dir is None or cache_dir is False or isinstance(cache_dir, str)):
             raise ValueError(f'cache_dir must be a directory path, None (default location) or '
@@ -318,13 +252,13 @@ class ChipDataset:
         if self._fully_initialized:
             return
         self.dataset.full_init()
-        key = self._cache_key()
-        self.cache_path = self._resolve_cache_path(key)
-        arrays = self._load_cache(self.cache_path)
+        self.cache_path = resolve_cache_path(self.cache_dir, self._cache_key(),
+                                             annotation_file(self.dataset))
+        arrays = load_cache(self.cache_path)
         self.cache_hit = arrays is not None
         if arrays is None:
             arrays = self._enumerate()
-            self._save_cache(self.cache_path, arrays)
+            save_cache(self.cache_path, arrays)
         self._img_idx = arrays['img_idx']
         self._scale_idx = arrays['scale_idx']
         self._chips = arrays['chips']
@@ -433,22 +367,35 @@ class ChipDataset:
         return int(self._pool_scale[start + j]), self._pool_chips[start + j]
 
     # ------------------------------------------------------------------ enumeration
-    def _pixel_ranges(self) -> List:
+    def _ranges(self) -> List:
+        """One configured range per factor (converted to pixels per image-scale)."""
         if self.reference == 'resized':
-            lo, hi = self.valid_range
-            return [lambda sx, sy: (lo, hi)] * len(self.scale_factors)
-        out = []
-        for lo, hi in self.scale_ranges:
-            out.append(lambda sx, sy, lo=lo, hi=hi: (lo * math.sqrt(sx * sy),
-                                                     hi * math.sqrt(sx * sy)))
-        return out
+            return [self.valid_range] * len(self.scale_factors)
+        return list(self.scale_ranges)
+
+    def _clip_boxes(self) -> bool:
+        """``clip_object_border`` of the pipeline's ``ResizeToChipScale`` (True without one)."""
+        resize = [t for t in getattr(self.pipeline, 'transforms', [])
+                  if isinstance(t, ResizeToChipScale)]
+        return bool(resize[0].clip_object_border) if resize else True
+
+    def _proposals_table(self) -> Optional[dict]:
+        """The proposals table when negative chips are mined, checked to cover every image."""
+        if not self.neg_proposals_file or self.neg_chips_per_image == 0:
+            return None
+        table = load_proposals(self.neg_proposals_file)
+        images = []
+        for i in range(len(self.dataset)):
+            info = self.dataset.get_data_info(i)
+            images.append((info.get('img_path'), info.get('img_id')))
+        check_proposals_cover(table, images, f'neg_proposals_file {self.neg_proposals_file!r}')
+        return table
 
     def _enumerate(self) -> dict:
         ds = self.dataset
         n_img = len(ds)
-        ranges = self._pixel_ranges()
-        table = load_proposals(self.neg_proposals_file) if self.neg_proposals_file else None
-        use_neg = table is not None and self.neg_chips_per_image > 0
+        ranges, clip = self._ranges(), self._clip_boxes()
+        table = self._proposals_table()
         img_idx, scale_idx, chips, kind = [], [], [], []
         pool_counts = np.zeros(n_img, dtype=np.int64)
         pool_scale, pool_chips = [], []
@@ -464,11 +411,11 @@ class ChipDataset:
             insts = info.get('instances', [])
             boxes = np.array([inst['bbox'] for inst in insts], dtype=np.float64).reshape(-1, 4)
             ignore = np.array([bool(inst.get('ignore_flag', 0)) for inst in insts], dtype=bool)
-            props = lookup_proposals(table, info.get('img_path'), info.get('img_id')) \
-                if use_neg else None
+            props = None if table is None else lookup_proposals(
+                table, info.get('img_path'), info.get('img_id'), self.neg_proposals_file)
             pos, neg = enumerate_image_chips(boxes, ignore, int(w), int(h), self.scale_factors,
-                                             ranges, self.chip_size, self.stride, props,
-                                             self.keep_empty)
+                                             ranges, self.reference, self.chip_size, self.stride,
+                                             props, self.keep_empty, clip)
             for k, cs in pos:
                 img_idx.append(np.full(len(cs), i))
                 scale_idx.append(np.full(len(cs), k))
@@ -504,78 +451,15 @@ class ChipDataset:
                                                                        np.float32))
 
     # ------------------------------------------------------------------ cache
-    def _ann_file(self) -> Optional[str]:
-        ann = getattr(self.dataset, 'ann_file', None)
-        return ann if isinstance(ann, str) and ann and osp.isfile(ann) else None
-
     def _cache_key(self) -> str:
-        h = hashlib.sha1()
-        params = dict(version=CACHE_VERSION, scale_factors=self.scale_factors,
-                      reference=self.reference, valid_range=self.valid_range,
-                      scale_ranges=self.scale_ranges, chip_size=self.chip_size,
-                      stride=self.stride, keep_empty=self.keep_empty,
+        params = dict(scale_factors=self.scale_factors, reference=self.reference,
+                      valid_range=self.valid_range, scale_ranges=self.scale_ranges,
+                      chip_size=self.chip_size, stride=self.stride, keep_empty=self.keep_empty,
+                      clip_boxes=self._clip_boxes(),
                       neg_chips_per_image=self.neg_chips_per_image if self.neg_proposals_file
                       else 0)
-        h.update(json.dumps(params, sort_keys=True, default=str).encode())
-        ann = self._ann_file()
-        h.update(b'ann:')
-        if ann is not None:
-            _sha1_file(ann, h)
-        h.update(b'props:')
-        if self.neg_proposals_file:
-            if not osp.isfile(self.neg_proposals_file):
-                raise ValueError(f'neg_proposals_file: no such file {self.neg_proposals_file!r}')
-            _sha1_file(self.neg_proposals_file, h)
-        h.update(b'chips.py:')
-        _sha1_file(chips_module.__file__, h)
-        h.update(b'images:')
-        for i in range(len(self.dataset)):
-            info = self.dataset.get_data_info(i)
-            h.update(f'{info.get("img_path")}|{info.get("width")}|{info.get("height")}\n'.encode())
-            if ann is None:  # no annotation file to hash: hash the instances themselves
-                for inst in info.get('instances', []):
-                    h.update(f'{inst.get("bbox")}|{inst.get("ignore_flag", 0)};'.encode())
-        return h.hexdigest()[:20]
-
-    def _resolve_cache_path(self, key: str) -> Optional[str]:
-        if self.cache_dir is False:
-            return None
-        name = f'chip_dataset_{key}.npz'
-        if isinstance(self.cache_dir, str):
-            return osp.join(self.cache_dir, name)
-        ann = self._ann_file()
-        if ann is not None:
-            d = osp.join(osp.dirname(osp.abspath(ann)), 'chip_cache')
-            parent = d if osp.isdir(d) else osp.dirname(d)
-            if os.access(parent, os.W_OK):
-                return osp.join(d, name)
-        return osp.join(osp.abspath('chip_cache'), name)
-
-    @staticmethod
-    def _load_cache(path: Optional[str]) -> Optional[dict]:
-        if path is None or not osp.isfile(path):
-            return None
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                return {k: z[k] for k in z.files}
-        except (OSError, ValueError) as e:  # unreadable / truncated: recompute
-            print_log(f'ChipDataset: ignoring unreadable cache {path}: {e}', logger='current',
-                      level=logging.WARNING)
-            return None
-
-    @staticmethod
-    def _save_cache(path: Optional[str], arrays: dict) -> None:
-        if path is None:
-            return
-        try:
-            os.makedirs(osp.dirname(path), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), suffix='.npz.tmp')
-            with os.fdopen(fd, 'wb') as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        except OSError as e:
-            print_log(f'ChipDataset: could not write the chip cache {path}: {e}', logger='current',
-                      level=logging.WARNING)
+        props = self.neg_proposals_file if self.neg_chips_per_image else None
+        return cache_key(self.dataset, params, props)
 
     def __repr__(self) -> str:
         n = len(self) if self._fully_initialized else 'not initialised'

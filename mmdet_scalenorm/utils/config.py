@@ -46,3 +46,44 @@ def use_tta(cfg: Config) -> Config:
     cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     return cfg
+
+
+def _walk(node) -> Iterator[dict]:
+    """Every dict inside ``node`` (dicts and lists, depth first), ``node`` included."""
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _walk(v)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            yield from _walk(v)
+
+
+def set_chip_size(cfg: Config, chip_size: int) -> Config:
+    """Set the chip size of every ``ChipDataset`` and ``SampleChip`` of the training dataloader
+    (in place); raises ``ValueError`` when the config has neither (the edit would be a no-op)."""
+    hits = [d for d in _walk(cfg.train_dataloader) if d.get('type') in ('ChipDataset',
+                                                                         'SampleChip')]
+    if not hits:
+        raise ValueError('set_chip_size: the training dataloader has no ChipDataset/SampleChip')
+    for d in hits:
+        d['chip_size'] = int(chip_size)
+    return cfg
+
+
+def set_small_invalid_ignore(cfg: Config, enabled: bool) -> Config:
+    """Switch the small-invalid-GT rule of every ``ScaleAwareMaxIoUAssigner`` of the model's
+    ``train_cfg`` off (``invalid_iof_thr=None``) or back to the configured threshold (in place).
+    Raises ``ValueError`` when the config has no such assigner."""
+    hits = [d for d in _walk(cfg.model.get('train_cfg', {}))
+            if d.get('type') == 'ScaleAwareMaxIoUAssigner']
+    if not hits:
+        raise ValueError('set_small_invalid_ignore: the model has no ScaleAwareMaxIoUAssigner')
+    for d in hits:
+        if enabled:
+            if d.get('invalid_iof_thr') is None:
+                raise ValueError('set_small_invalid_ignore: no invalid_iof_thr configured to '
+                                 'switch on')
+        else:
+            d['invalid_iof_thr'] = None
+    return cfg

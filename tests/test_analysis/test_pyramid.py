@@ -76,13 +76,14 @@ def hand_crowd(img_id):
 
 # ----------------------------------------------------------------------------- reading the pyramid
 def test_isn_config_views():
+    # SNIPER epochs: ChipDataset's factors replayed as the ResizeToChipScale views
     spec = pyramid_views_from_config(Config.fromfile(ISN_CONFIG))
-    assert spec.form == 'RandomChoice'
+    assert spec.form == 'ResizeToChipScale'
     assert [v.resize['scale_factor'] for v in spec.views] == [4.0, 2.0, 1.0, 0.5, 0.25]
     assert [v.label for v in spec.views] == ['x4', 'x2', 'x1', 'x0.5', 'x0.25']
-    assert all(v.resize['type'] == 'Resize' and v.resize['keep_ratio'] for v in spec.views)
+    assert all(v.resize['type'] == 'Resize' and not v.resize['keep_ratio'] for v in spec.views)
     assert tuple(spec.mark_valid_range['valid_range']) == (16, 560)
-    assert spec.sample_chip['chip_size'] == 512
+    assert spec.sample_chip['chip_size'] == 576
     assert [s['type'] for s in spec.load] == ['LoadImageFromFileOrSkip', 'LoadAnnotations']
 
 
@@ -238,9 +239,8 @@ def test_corrupt_image_skipped_and_counted(hand_coco):
 def test_synthetic_isn_scales_follow_the_rule(synthetic_tiny):
     """The repo's ISN config on the synthetic data: scales = box_scale * factor (up to the pixel
     rounding of the resized size) and validity = the closed range [16, 560] minus crowd."""
-    cfg = Config.fromfile(ISN_CONFIG)
-    cfg.train_dataloader.dataset.update(coco_dataset(synthetic_tiny['data_root'] + '/'))
-    cfg.train_dataloader.dataset.pipeline = Config.fromfile(ISN_CONFIG).train_pipeline
+    cfg = Config.fromfile(ISN_CONFIG)  # ChipDataset around the COCO dataset
+    cfg.train_dataloader.dataset.dataset.update(coco_dataset(synthetic_tiny['data_root'] + '/'))
     stats = collect_scale_stats(cfg, progress=False)
     coco = json.load(open(synthetic_tiny['train_ann']))
     sizes = {im['id']: (im['width'], im['height']) for im in coco['images']}

@@ -1,18 +1,20 @@
-"""The ChipDataset (SNIPER-epoch) ISN config trains in a real mmengine Runner on generated data:
-ChipDataset + ChipInfiniteSampler + ResizeToChipScale + MarkValidRange + SampleChip together."""
+"""The synthetic ISN and MST configs (SNIPER epochs) train in a real mmengine Runner on generated
+data: ChipDataset + ChipInfiniteSampler + ResizeToChipScale + MarkValidRange + SampleChip."""
 import json
 import glob
 import os.path as osp
 
+import pytest
 import torch
 
 from tests._tiny_config import REPO
 
-CFG = osp.join(REPO, 'configs', 'synthetic',
-               'isn-chipdataset_faster-rcnn_r18-tiny_fpn_1k_synthetic.py')
+CFGS = [osp.join(REPO, 'configs', 'synthetic', f'{m}_faster-rcnn_r18-tiny_fpn_1k_synthetic.py')
+        for m in ('isn', 'mst')]
 
 
-def test_chipdataset_config_trains(tmp_path, synthetic_tiny):
+@pytest.mark.parametrize('CFG', CFGS)
+def test_chipdataset_config_trains(tmp_path, synthetic_tiny, CFG):
     from mmdet.utils import register_all_modules
     from mmdet_scalenorm.apis.experiment import load_experiment_config, set_iterations, train
     from mmdet_scalenorm.datasets import ChipDataset

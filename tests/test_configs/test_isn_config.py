@@ -25,18 +25,26 @@ def cfg():
 
 def test_isn_settings(cfg):
     assert cfg.custom_imports == dict(imports=['mmdet_scalenorm'], allow_failed_imports=False)
-    types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
-    assert types == ['LoadImageFromFileOrSkip', 'LoadAnnotations', 'RandomChoice', 'MarkValidRange',
-                     'SampleChip', 'RandomFlip', 'PackDetInputs']
-    choice = cfg.train_dataloader.dataset.pipeline[2].transforms
-    assert [c[0]['scale_factor'] for c in choice] == [4.0, 2.0, 1.0, 0.5, 0.25]
-    assert all(c[0]['type'] == 'Resize' and c[0]['keep_ratio'] for c in choice)
-    mark, chip, _, pack = cfg.train_dataloader.dataset.pipeline[3:]
-    assert tuple(mark.valid_range) == (16, 560) and chip.chip_size == 512
+    ds = cfg.train_dataloader.dataset
+    assert ds.type == 'ChipDataset' and cfg.train_dataloader.sampler.type == 'ChipEpochSampler'
+    assert tuple(ds.scale_factors) == (4.0, 2.0, 1.0, 0.5, 0.25)
+    assert tuple(ds.valid_range) == (16, 560) and ds.reference == 'resized'
+    assert (ds.chip_size, ds.stride) == (576, 32)  # ISN §4.2.4: 576-px patches
+    assert ds.dataset.type == 'CocoDataset' and ds.dataset.pipeline == []
+    types = [t['type'] for t in ds.pipeline]
+    assert types == ['LoadImageFromFileOrSkip', 'LoadAnnotations', 'ResizeToChipScale',
+                     'MarkValidRange', 'SampleChip', 'RandomFlip', 'PackDetInputs']
+    mark, chip, _, pack = ds.pipeline[3:]
+    assert tuple(mark.valid_range) == (16, 560) and chip.chip_size == 576
     assert {'valid_range', 'valid_range_info', 'chip'} <= set(pack.meta_keys)
+    # soft-NMS replaces the NMS after the detection head (ISN §4.1)
+    assert cfg.model.test_cfg.rcnn.nms.type == 'soft_nms'
     tc = cfg.model.train_cfg
     assert tc.rpn.assigner.type == tc.rcnn.assigner.type == 'ScaleAwareMaxIoUAssigner'
     assert tc.rpn.assigner.invalid_iou_thr == tc.rcnn.assigner.invalid_iou_thr == 0.3
+    # small invalid GT are never taught as background, in the RPN and in the R-CNN head
+    assert tc.rpn.assigner.invalid_iof_thr == tc.rcnn.assigner.invalid_iof_thr == 0.5
+    assert tc.rpn.assigner.small_prior_max_scale == tc.rcnn.assigner.small_prior_max_scale == 64
     # the parent's thresholds survive the merge
     assert (tc.rpn.assigner.pos_iou_thr, tc.rcnn.assigner.pos_iou_thr) == (0.7, 0.5)
     assert tc.rcnn.sampler.type == 'ValidRangeSampler'
@@ -102,15 +110,14 @@ def test_one_iteration_then_loss_decreases_on_fixed_batch(cfg, tmp_path):
     cfg = tiny(cfg)
     path = str(tmp_path / 'img.png')
     instances = write_image(path)
-    pipeline = copy.deepcopy(cfg.train_dataloader.dataset.pipeline)
-    # force the pyramid scale: factor 2 of the configured {4, 2, 1, 0.5, 0.25}
-    assert pipeline[2].type == 'RandomChoice'
-    pipeline[2] = [c for c in pipeline[2].transforms if c[0].scale_factor == 2.0][0][0]
-    pipeline = Compose(pipeline)
+    pipeline = Compose(copy.deepcopy(cfg.train_dataloader.dataset.pipeline))
 
     torch.manual_seed(0)
     np.random.seed(0)
-    items = [pipeline(dict(img_path=path, img_id=i, instances=copy.deepcopy(instances)))
+    # the item ChipDataset would give: factor 2 of the pyramid, the chip at the origin
+    items = [pipeline(dict(img_path=path, img_id=i, width=150, height=120,
+                           instances=copy.deepcopy(instances), chip_scale_factor=2.0,
+                           chip=np.array([0, 0, 576, 576], np.float32), chip_type='pos'))
              for i in range(2)]
     for item in items:
         sample = item['data_samples']

@@ -44,3 +44,15 @@ def test_snip_pipeline_marks_per_scale_original_ranges(synthetic_tiny):
         seen.add(rng)
         assert max(meta['img_shape']) <= 1000  # a 1000-px chip at most
     assert len(seen) >= 2
+
+
+def test_snip_assigners_keep_small_invalid_gt_out_of_background():
+    """RPN and R-CNN: SNIP's IoU > 0.3 ignore rule plus the small-prior containment rule, on top of
+    mmdet's own thresholds."""
+    cfg = Config.fromfile(CFG)
+    rpn, rcnn = cfg.model.train_cfg.rpn.assigner, cfg.model.train_cfg.rcnn.assigner
+    for a in (rpn, rcnn):
+        assert a.type == 'ScaleAwareMaxIoUAssigner'
+        assert (a.invalid_iou_thr, a.invalid_iof_thr, a.small_prior_max_scale) == (0.3, 0.5, 64)
+    assert (rpn.pos_iou_thr, rpn.neg_iou_thr) == (0.7, 0.3)
+    assert (rcnn.pos_iou_thr, rcnn.neg_iou_thr) == (0.5, 0.5)

@@ -17,7 +17,7 @@ import mmdet_scalenorm  # noqa: F401  (registers the components)
 from mmdet_scalenorm.chips import generate_chips
 from mmdet_scalenorm.datasets import ChipDataset
 from mmdet_scalenorm.datasets.transforms import ResizeToChipScale
-from mmdet_scalenorm.scale import box_scale, in_range
+from mmdet_scalenorm.scale import box_scale, in_range, valid_gt_mask
 
 register_all_modules(init_default_scope=False)
 
@@ -96,11 +96,13 @@ def items_by_pair(ds):
 
 
 def expected_valid(boxes, ignore, w, h, f, lo, hi):
-    """Independent re-statement of the rule: scaled, clipped boxes in the closed range."""
+    """Independent re-statement of the rule: float32 boxes times float32 factors (LoadAnnotations +
+    mmdet Resize), clipped, scale in the closed range (computed in float64)."""
     ws, hs = int(w * f + 0.5), int(h * f + 0.5)
-    s = boxes * np.array([ws / w, hs / h] * 2)
+    s = boxes.astype(np.float32) * np.array([ws / w, hs / h] * 2, dtype=np.float32)
     s[:, 0::2] = s[:, 0::2].clip(0, ws)
     s[:, 1::2] = s[:, 1::2].clip(0, hs)
+    s = s.astype(np.float64)
     return s, in_range(box_scale(s), lo, hi) & ~ignore, ws, hs
 
 
@@ -108,12 +110,16 @@ def expected_valid(boxes, ignore, w, h, f, lo, hi):
 def test_hand_computed_pairs(coco, tmp_path):
     ds = make(coco, tmp_path)
     pairs = items_by_pair(ds)
-    # a.png: 10x10 box valid at f=4, 2 (40, 20 px); 60x40 (scale 49) valid at 1 and 0.5, too large
-    # for a 128 chip (side > 96) at 2 and 4; nothing valid at 0.25.  b (crowd only), c: no item.
+    # a.png: 10x10 box valid at f=4, 2 (40, 20 px); 60x40 (scale 49) valid at 2, 1 and 0.5, too
+    # large for a 128 chip at 4 (240x160); nothing valid at 0.25.  b (crowd only), c: no item.
     a_pairs = sorted(f for (i, f) in pairs if i == 0)
     assert a_pairs == [0.5, 1, 2, 4]
     assert all(i not in (1, 2) for (i, _) in pairs)
-    assert [len(pairs[(0, f)]) for f in (4, 2, 1, 0.5)] == [1, 1, 1, 1]
+    assert [len(pairs[(0, f)]) for f in (4, 2, 1, 0.5)] == [1, 2, 1, 1]
+    # f=2: the 120x80 box [200, 100, 320, 180] has a side above 128 - 32 (left out before boxes
+    # up to chip_size were covered); the grid window x0 = 192 holds it (192 + 128 = 320), y0: the
+    # first grid start >= 180 - 128 -> 64.  The 20x20 box [40, 40, 60, 60]: (0, 0), first.
+    np.testing.assert_array_equal(pairs[(0, 2)], [[0, 0, CHIP, CHIP], [192, 64, 320, 192]])
     # f=0.5: the 100x75 image is smaller than the chip: one chip at the origin.
     np.testing.assert_array_equal(pairs[(0, 0.5)][0], [0, 0, CHIP, CHIP])
     # f=4: the chip holds the 40x40 box [80, 80, 120, 120].
@@ -149,8 +155,7 @@ def test_every_valid_gt_covered_and_len(coco, tmp_path, reference):
             expected = generate_chips(s[valid], ws, hs, CHIP, STRIDE)
             np.testing.assert_allclose(chips, expected, err_msg=f'{(i, f)}')
             total += len(expected)
-            fits = valid & ((s[:, 2] - s[:, 0]) <= CHIP - STRIDE) & \
-                ((s[:, 3] - s[:, 1]) <= CHIP - STRIDE)
+            fits = valid & ((s[:, 2] - s[:, 0]) <= CHIP) & ((s[:, 3] - s[:, 1]) <= CHIP)
             for b in s[fits]:
                 inside = (chips[:, 0] <= b[0]) & (chips[:, 1] <= b[1]) & \
                     (chips[:, 2] >= b[2]) & (chips[:, 3] >= b[3])
@@ -175,10 +180,84 @@ def test_coverage_on_synthetic(synthetic_tiny, tmp_path):
         s, valid, _, _ = expected_valid(boxes, ignore, info['width'], info['height'], f, 16, 560)
         assert valid.any()
         chips = np.array(chips)
-        for b in s[valid & ((s[:, 2:] - s[:, :2]) <= CHIP - STRIDE).all(axis=1)]:
+        # every valid GT whose sides fit the chip (integer windows: the annotations are integer
+        # pixels of the original image, so the pixel extent test keeps only true fits)
+        fits = ((np.ceil(s[:, 2:]) - np.floor(s[:, :2])) <= CHIP).all(axis=1)
+        for b in s[valid & fits]:
             assert ((chips[:, :2] <= b[:2]).all(1) & (chips[:, 2:] >= b[2:]).all(1)).any()
             n_checked += 1
     assert n_checked > 0 and len(ds) == sum(len(v) for v in pairs.values())
+
+
+def test_box_exactly_on_the_range_end_agrees_with_the_pipeline(tmp_path):
+    """COCO box [120, 25, 31.999998..., 32] of a 300x200 image at f=0.5: in float64 its width is
+    15.999999 (scale < 16, invalid), but LoadAnnotations' float32 makes x2 = 152.0 and the pipeline
+    sees [60, 12.5, 76, 28.5], scale exactly 16: valid.  The dataset must agree with the pipeline:
+    one chip at f=0.5, and MarkValidRange keeps the GT in it."""
+    bw = 31.999998092651367
+    root = str(tmp_path / 'edge')
+    ann = _write_coco(root, {'e.png': (300, 200, [(120, 25, bw, 32, 0)])})
+    box64 = np.array([[120, 25, 120 + bw, 57]]) * 0.5
+    assert not valid_gt_mask(box64, 16, 560)[0]   # the float64 rule would drop it
+    cfg = dict(type='CocoDataset', data_root=root, ann_file=ann, data_prefix=dict(img='img/'),
+               metainfo=dict(classes=('thing', )), pipeline=[], serialize_data=False)
+    ds = ChipDataset(dataset=cfg, pipeline=chip_pipeline(), scale_factors=(0.5, ), chip_size=CHIP,
+                     stride=STRIDE, cache_dir=False, show_progress=False)
+    assert len(ds) == 1
+    out = ds[0]
+    gt = out['data_samples'].gt_instances
+    assert len(gt) == 1 and len(out['data_samples'].ignored_instances) == 0
+    np.testing.assert_array_equal(gt.bboxes.tensor.numpy(), [[60, 12.5, 76, 28.5]])
+    # With the range starting just above 16 both sides drop it: no item.
+    ds = ChipDataset(dataset=cfg, pipeline=[], scale_factors=(0.5, ), valid_range=(16.0001, 560),
+                     chip_size=CHIP, stride=STRIDE, cache_dir=False, show_progress=False)
+    assert len(ds) == 0
+
+
+def test_enumeration_matches_the_pipeline_on_random_boxes(tmp_path):
+    """For every item the pipeline's MarkValidRange + SampleChip see a valid GT inside the chip,
+    and every pipeline-valid GT (sides <= chip) of an image-scale pair lies in one of its chips."""
+    rng = np.random.default_rng(5)
+    images = {}
+    for k in range(3):
+        w, h = int(rng.integers(150, 400)), int(rng.integers(120, 300))
+        anns = []
+        for _ in range(6):
+            bw, bh = float(rng.uniform(3, 200)), float(rng.uniform(3, 150))
+            anns.append((float(rng.uniform(0, w - 2)), float(rng.uniform(0, h - 2)), bw, bh, 0))
+        images[f'r{k}.png'] = (w, h, anns)
+    root = str(tmp_path / 'rand')
+    ann = _write_coco(root, images)
+    cfg = dict(type='CocoDataset', data_root=root, ann_file=ann, data_prefix=dict(img='img/'),
+               metainfo=dict(classes=('thing', )), pipeline=[], serialize_data=False)
+    ds = ChipDataset(dataset=cfg, pipeline=chip_pipeline()[:4], chip_size=CHIP, stride=STRIDE,
+                     cache_dir=False, show_progress=False)
+    pairs = items_by_pair(ds)
+    seen = set()
+    for i in range(len(ds)):
+        info = ds.get_chip_info(i)
+        key = (info['img_idx'], info['scale_factor'])
+        if key in seen:
+            continue
+        seen.add(key)
+        res = ds.prepare_data(i)  # Load, LoadAnnotations, ResizeToChipScale, MarkValidRange
+        assert res is not None
+        boxes = res['gt_bboxes'].tensor.numpy().astype(np.float64)
+        valid = ~res['gt_ignore_flags']
+        chips = np.array(pairs[key])
+        for b in boxes[valid & ((np.ceil(boxes[:, 2:]) - np.floor(boxes[:, :2])) <= CHIP).all(1)]:
+            assert ((chips[:, :2] <= b[:2]).all(1) & (chips[:, 2:] >= b[2:]).all(1)).any()
+    # and the pairs without items have no pipeline-valid GT that fits a chip
+    for i in range(len(ds.dataset)):
+        for f in FACTORS:
+            if (i, f) in pairs:
+                continue
+            r = ds.pipeline(dict(ds.dataset.get_data_info(i), chip_scale_factor=f))
+            if r is None:
+                continue
+            b = r['gt_bboxes'].tensor.numpy()
+            fits = ~r['gt_ignore_flags'] & ((b[:, 2:] - b[:, :2]) <= CHIP).all(1)
+            assert not fits.any(), (i, f)
 
 
 # ------------------------------------------------------------------------------------ __getitem__
@@ -254,9 +333,11 @@ def test_keep_empty_gives_centre_chips(coco, tmp_path):
 
 
 def test_negative_chips_per_epoch(coco, tmp_path):
-    # Proposals (original pixels) on d.png far from its GT, spread so the pool holds several chips.
-    props = {'d.png': [[200, 10, 230, 40], [10, 170, 40, 195], [260, 60, 290, 90],
-                       [180, 100, 200, 130]]}
+    # Proposals (original pixels) on d.png far from its GT, spread so the pool holds several chips
+    # (a 5th score column is accepted); the other images have entries without proposals.
+    props = {'a.png': [], 'b.png': [], 'c.png': [],
+             'd.png': [[200, 10, 230, 40, 0.9], [10, 170, 40, 195, 0.8], [260, 60, 290, 90, 0.7],
+                       [180, 100, 200, 130, 0.6]]}
     pfile = str(tmp_path / 'props.json')
     with open(pfile, 'w') as f:
         json.dump(props, f)
@@ -287,14 +368,40 @@ def test_negative_chips_per_epoch(coco, tmp_path):
     w, h = IMAGES['d.png'][:2]
     for k, chip in zip(ds._pool_scale[ds._pool_start[3]:ds._pool_start[4]], pool):
         f = FACTORS[k]
-        s, valid, _, _ = expected_valid(np.array(props['d.png'], float), np.zeros(4, bool), w, h,
-                                        f, 16, 560)
+        s, valid, _, _ = expected_valid(np.array(props['d.png'], float)[:, :4], np.zeros(4, bool),
+                                        w, h, f, 16, 560)
         pos = np.array(pairs.get((3, f), np.zeros((0, 4)))).reshape(-1, 4)
 
         def inside(b, cs):
             return ((cs[:, :2] <= b[:2]).all(1) & (cs[:, 2:] >= b[2:]).all(1)).any()
 
         assert any(inside(b, chip[None]) and not inside(b, pos) for b in s[valid])
+
+
+def test_proposals_file_must_cover_every_image(coco, tmp_path):
+    """An image without an entry, or a file matching no image, is a ValueError naming the ids and
+    the file; an entry with zero proposals is fine."""
+    def write(table):
+        path = str(tmp_path / f'props{len(table)}.json')
+        with open(path, 'w') as f:
+            json.dump(table, f)
+        return path
+
+    partial = write({'a.png': [], 'd.png': [[200, 10, 230, 40]]})
+    with pytest.raises(ValueError, match=r"props2\.json' has no entry for 2 of the 4 images of "
+                       r'the dataset: image ids 2, 3'):
+        make(coco, tmp_path, neg_proposals_file=partial, cache_dir=False)
+    nothing = write({'x.png': [], 'y.png': [], 'z.png': []})
+    with pytest.raises(ValueError, match=r"props3\.json'?: none of its 3 entries \(e\.g\. "
+                                         r"'x\.png'"):
+        make(coco, tmp_path, neg_proposals_file=nothing, cache_dir=False)
+    # Keys by img_id (strings in JSON) and empty entries: fine.
+    full = write({'1': [], '2': [], '3': [], '4': [[200, 10, 230, 40, 0.5]]})
+    ds = make(coco, tmp_path, neg_proposals_file=full, cache_dir=False)
+    assert ds.num_neg >= 1
+    # Unused (neg_chips_per_image=0): not read, not checked.
+    assert len(make(coco, tmp_path, neg_proposals_file=partial, neg_chips_per_image=0,
+                    cache_dir=False)) == len(make(coco, tmp_path, cache_dir=False))
 
 
 def test_cache_hit_and_miss(coco, tmp_path):
@@ -351,6 +458,8 @@ def test_progress_bar_and_lazy_init(coco, tmp_path, capsys):
     (dict(scale_factors=()), 'scale_factors'),
     (dict(neg_chips_per_image=-1), 'neg_chips_per_image'),
     (dict(cache_dir=3), 'cache_dir'),
+    (dict(neg_proposals_file='/no/such/props.pkl'), 'neg_proposals_file'),
+    (dict(neg_proposals_file=3), 'neg_proposals_file'),
 ])
 def test_bad_config(coco, kw, key):
     kw = {'chip_size': CHIP, 'stride': STRIDE, **kw}

@@ -19,7 +19,8 @@ from mmdet_scalenorm.datasets import ChipDataset, ChipEpochSampler, ChipInfinite
 from tests.test_datasets.test_chip_dataset import CHIP, STRIDE, _write_coco, inner_cfg
 
 # Proposals (original pixels) on d.png (image 3) away from its GT: a pool of several negative chips.
-PROPS = {'d.png': [[200, 10, 230, 40], [10, 170, 40, 195], [260, 60, 290, 90],
+PROPS = {'a.png': [], 'b.png': [], 'c.png': [],
+         'd.png': [[200, 10, 230, 40], [10, 170, 40, 195], [260, 60, 290, 90],
                    [180, 100, 200, 130]]}
 NEG_IMG = 3
 

@@ -1,4 +1,4 @@
-"""ScaleRangeCocoMetric: AP/AR within box-scale ranges (issue 5 item 3, ISN Table 7)."""
+"""ScaleRangeCocoMetric: AP/AR within box-scale ranges (ISN §4.3, Table 7)."""
 import copy
 import json
 import math
@@ -263,3 +263,173 @@ def test_without_ann_file_gt_from_samples():
     res = _run(metric, ('thing', ), [sample])
     assert res['coco/bbox_mAP_16-560'] == 0.75 and res['coco/bbox_mAR_16-560'] == 1.0
     assert res['coco/bbox_mAP_0-16'] == 0.0
+
+
+# ------------------------------------------------------------ CocoMetric's own errors
+def _raised(fn):
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 - the test compares whatever is raised
+        return type(e), str(e)
+    return None
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(format_only=True, outfile_prefix=None),  # AssertionError in CocoMetric
+    dict(metric='unknown'),                       # KeyError
+    dict(metric=['bbox', 'keypoints']),           # KeyError
+    dict(file_client_args=dict(backend='local')),  # RuntimeError (deprecated argument)
+])
+@pytest.mark.parametrize('ann', ['good', 'garbage', None])
+def test_cocometric_argument_errors_pass_through_unchanged(tmp_path, kwargs, ann):
+    """CocoMetric checks its arguments before loading ann_file: the subclass raises the very
+    same error (type and message), whatever the annotation file is, never 'not a COCO file'."""
+    from mmdet.evaluation.metrics import CocoMetric
+    if ann == 'good':
+        ann = _hand_gt(tmp_path)
+    elif ann == 'garbage':
+        ann = str(tmp_path / 'garbage.json')
+        open(ann, 'wb').write(b'\x89PNG not json')
+    theirs = _raised(lambda: CocoMetric(ann_file=ann, **kwargs))
+    ours = _raised(lambda: ScaleRangeCocoMetric(ann_file=ann, **kwargs))
+    assert theirs is not None and not issubclass(theirs[0], ValueError)
+    assert ours == theirs
+
+
+def test_only_annotation_loading_is_wrapped(tmp_path):
+    garbage = tmp_path / 'garbage.json'
+    garbage.write_bytes(b'\x89PNG not json')
+    with pytest.raises(ValueError, match='is not a COCO annotation file') as e:
+        ScaleRangeCocoMetric(ann_file=str(garbage), format_only=True,
+                             outfile_prefix=str(tmp_path / 'out'))
+    assert isinstance(e.value.__cause__, (ValueError, UnicodeDecodeError))
+    # sort_categories (CocoMetric's argument) still works on the loaded file
+    gt = _write(tmp_path, 'unsorted.json', dict(
+        images=[dict(id=1, width=10, height=10)], annotations=[],
+        categories=[dict(id=3, name='c'), dict(id=1, name='a')]))
+    m = ScaleRangeCocoMetric(ann_file=gt, sort_categories=True)
+    assert [c['id'] for c in m._coco_api.dataset['categories']] == [1, 3]
+    assert list(m._coco_api.cats) == [1, 3]
+    m = ScaleRangeCocoMetric(ann_file=gt)
+    assert [c['id'] for c in m._coco_api.dataset['categories']] == [3, 1]
+
+
+# ----------------------------------------- mmdet 3.3's CocoMetric unit tests, on the subclass
+# Ported from mmdetection tests/test_evaluation/test_metrics/test_coco_metric.py (not shipped in
+# the mmdet wheel): same dummy data and targets. The subclass adds its range keys
+# (default [16, 560]: every dummy GT, scales 20..100, lies inside, so they are 1.0 too).
+def _mmdet_dummy_json(path):
+    dummy_mask = np.zeros((10, 10), order='F', dtype=np.uint8)
+    dummy_mask[:5, :5] = 1
+    rle = mask_utils.encode(dummy_mask)
+    rle['counts'] = rle['counts'].decode('utf-8')
+    anns = [dict(id=i + 1, image_id=0, category_id=c, area=a, bbox=b, iscrowd=0,
+                 segmentation=rle)
+            for i, (c, a, b) in enumerate([(0, 400, [50, 60, 20, 20]), (0, 900, [100, 120, 30, 30]),
+                                           (1, 1600, [150, 160, 40, 40]),
+                                           (0, 10000, [250, 260, 100, 100])])]
+    return _write(path, 'fake_data.json', dict(
+        images=[dict(id=0, width=640, height=640, file_name='fake_name.jpg')], annotations=anns,
+        categories=[dict(id=0, name='car', supercategory='car'),
+                    dict(id=1, name='bicycle', supercategory='bicycle')]))
+
+
+def _mmdet_dummy_pred():
+    dummy_mask = np.zeros((4, 10, 10), dtype=np.uint8)
+    dummy_mask[:, :5, :5] = 1
+    return dict(bboxes=torch.from_numpy(np.array([[50, 60, 70, 80], [100, 120, 130, 150],
+                                                  [150, 160, 190, 200], [250, 260, 350, 360]])),
+                scores=torch.from_numpy(np.array([1.0, 0.98, 0.96, 0.95])),
+                labels=torch.from_numpy(np.array([0, 0, 1, 0])),
+                masks=torch.from_numpy(dummy_mask))
+
+
+def _mmdet_run(metric, pred=None, **sample):
+    metric.dataset_meta = dict(classes=['car', 'bicycle'])
+    metric.process({}, [dict(pred_instances=_mmdet_dummy_pred() if pred is None else pred,
+                             img_id=0, ori_shape=(640, 640), **sample)])
+    res = metric.evaluate(size=1)
+    ranged = {k: v for k, v in res.items() if '16-560' in k}
+    return {k: v for k, v in res.items() if k not in ranged}, ranged
+
+
+_BBOX_TARGET = {f'coco/bbox_{k}': 1.0 for k in ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m',
+                                                'mAP_l')}
+_SEGM_TARGET = {k.replace('bbox', 'segm'): v for k, v in _BBOX_TARGET.items()}
+
+
+def test_mmdet_port_init():
+    with pytest.raises(KeyError, match='metric should be one of'):
+        ScaleRangeCocoMetric(ann_file=None, metric='unknown')
+
+
+def test_mmdet_port_evaluate(tmp_path):
+    ann = _mmdet_dummy_json(tmp_path)
+    res, ranged = _mmdet_run(ScaleRangeCocoMetric(ann_file=ann, classwise=False,
+                                                  outfile_prefix=f'{tmp_path}/test'))
+    assert res == _BBOX_TARGET
+    assert ranged == {'coco/bbox_mAP_16-560': 1.0, 'coco/bbox_mAR_16-560': 1.0}
+    assert (tmp_path / 'test.bbox.json').is_file()
+    res, ranged = _mmdet_run(ScaleRangeCocoMetric(ann_file=ann, metric=['bbox', 'segm'],
+                                                  outfile_prefix=f'{tmp_path}/test'))
+    assert res == {**_BBOX_TARGET, **_SEGM_TARGET}
+    assert set(ranged) == {f'coco/{m}_m{a}_16-560' for m in ('bbox', 'segm') for a in ('AP', 'AR')}
+    assert (tmp_path / 'test.segm.json').is_file()
+    with pytest.raises(KeyError, match='metric item "invalid" is not supported'):
+        _mmdet_run(ScaleRangeCocoMetric(ann_file=ann, metric_items=['invalid']))
+    res, _ = _mmdet_run(ScaleRangeCocoMetric(ann_file=ann, metric_items=['mAP_m']))
+    assert res == {'coco/bbox_mAP_m': 1.0}
+
+
+def test_mmdet_port_classwise(tmp_path):
+    res, _ = _mmdet_run(ScaleRangeCocoMetric(ann_file=_mmdet_dummy_json(tmp_path),
+                                             metric='bbox', classwise=True))
+    assert res == {**_BBOX_TARGET, 'coco/car_precision': 1.0, 'coco/bicycle_precision': 1.0}
+
+
+def test_mmdet_port_iou_thrs_and_proposals(tmp_path):
+    ann = _mmdet_dummy_json(tmp_path)
+    assert ScaleRangeCocoMetric(ann_file=ann, iou_thrs=[0.3, 0.6]).iou_thrs == [0.3, 0.6]
+    res, ranged = _mmdet_run(ScaleRangeCocoMetric(ann_file=ann, metric='proposal_fast'))
+    assert res == {'coco/AR@100': 1.0, 'coco/AR@300': 1.0, 'coco/AR@1000': 1.0} and not ranged
+    res, _ = _mmdet_run(ScaleRangeCocoMetric(ann_file=ann, metric='proposal_fast',
+                                             proposal_nums=(2, 4)))
+    assert res == {'coco/AR@2': 0.5, 'coco/AR@4': 1.0}
+    res, ranged = _mmdet_run(ScaleRangeCocoMetric(ann_file=ann, metric='proposal'))
+    assert res == {'coco/AR@100': 1, 'coco/AR@300': 1.0, 'coco/AR@1000': 1.0,
+                   'coco/AR_s@1000': 1.0, 'coco/AR_m@1000': 1.0, 'coco/AR_l@1000': 1.0}
+    assert ranged == {'coco/proposal_mAR_16-560': 1.0}
+
+
+def test_mmdet_port_empty_results(tmp_path):
+    empty = dict(bboxes=torch.zeros(0, 4), scores=torch.zeros(0), labels=torch.zeros(0),
+                 masks=torch.zeros(0, 10, 10, dtype=torch.uint8))
+    res, ranged = _mmdet_run(ScaleRangeCocoMetric(ann_file=_mmdet_dummy_json(tmp_path)),
+                             pred=empty)
+    assert res == {} and ranged == {}  # CocoMetric logs 'no prediction' and returns nothing
+
+
+def test_mmdet_port_without_json(tmp_path):
+    rle = mask_utils.encode(np.asfortranarray(np.pad(np.ones((5, 5), np.uint8), ((0, 5), (0, 5)))))
+    rle['counts'] = rle['counts'].decode('utf-8')
+    instances = [dict(bbox_label=lb, bbox=b, ignore_flag=0, mask=rle) for lb, b in (
+        (0, [50, 60, 70, 80]), (0, [100, 120, 130, 150]), (1, [150, 160, 190, 200]),
+        (0, [250, 260, 350, 360]))]
+    res, ranged = _mmdet_run(ScaleRangeCocoMetric(ann_file=None, metric=['bbox', 'segm'],
+                                                  outfile_prefix=f'{tmp_path}/test'),
+                             instances=instances)
+    assert res == {**_BBOX_TARGET, **_SEGM_TARGET}
+    assert ranged['coco/bbox_mAP_16-560'] == 1.0 and ranged['coco/segm_mAP_16-560'] == 1.0
+    for suffix in ('bbox', 'segm', 'gt'):
+        assert (tmp_path / f'test.{suffix}.json').is_file()
+
+
+def test_mmdet_port_format_only(tmp_path):
+    ann = _mmdet_dummy_json(tmp_path)
+    with pytest.raises(AssertionError):
+        ScaleRangeCocoMetric(ann_file=ann, format_only=True, outfile_prefix=None)
+    m = ScaleRangeCocoMetric(ann_file=ann, metric='bbox', format_only=True,
+                             outfile_prefix=f'{tmp_path}/test')
+    res, ranged = _mmdet_run(m)
+    assert res == {} and ranged == {}
+    assert (tmp_path / 'test.bbox.json').is_file()

@@ -18,14 +18,15 @@ TOOLS = osp.join(REPO, 'tools', 'analysis_tools')
 
 
 def write_isn_tiny_config(path, data, extra=''):
-    """A config that inherits the repo ISN config and reads the synthetic_tiny training set."""
+    """A config that inherits the repo ISN config (ChipDataset around a COCO dataset) and reads
+    the synthetic_tiny training set."""
     root = data['data_root'].rstrip('/') + '/'
     text = f'''
 _base_ = [{ISN_CONFIG!r}]
-train_dataloader = dict(dataset=dict(
+train_dataloader = dict(dataset=dict(dataset=dict(
     data_root={root!r}, ann_file='annotations/instances_train.json',
     data_prefix=dict(img='train/'),
-    metainfo=dict(classes={tuple(data['classes'])!r})))
+    metainfo=dict(classes={tuple(data['classes'])!r}))))
 {extra}
 '''
     with open(path, 'w') as f:

@@ -43,18 +43,52 @@ def test_demo_quick_end_to_end(tmp_path):
     assert len(glob.glob(str(work / 'chips' / '*.png'))) == 2
 
 
+def _compare_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'compare_methods', os.path.join(REPO, 'tools', 'analysis_tools', 'compare_methods.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_compare_cells_are_mean_and_sample_std():
+    cm = _compare_module()
+    # 30, 32, 34 % -> mean 32.0, sample std 2.0 (not the population std 1.63)
+    assert cm.cell([0.30, 0.32, 0.34]) == '32.0 ± 2.0'
+    assert cm.cell([0.30]) == '30.0'
+    assert cm.cell([]) == 'n/a'
+    assert cm.cell([600.0, 720.0], scale=1 / 60) == '11.0 ± 1.4'
+    res = [dict(method='isn', seed=s, train_seconds=60.0 * (s + 1),
+                tests={cm.SINGLE: {'bbox_mAP': 0.1 * (s + 1), 'bbox_mAP_16-560': -1.0},
+                       cm.MS_ISN: {'bbox_mAP': 0.2}}) for s in (0, 1, 2)]
+    rows = cm.table(res, ['isn'], seeds=[0, 1]).splitlines()[2:]
+    single = [c.strip() for c in rows[0].strip('|').split('|')]
+    assert single[:4] == ['isn', 'pyramid chips, ISN range', cm.SINGLE, '15.0 ± 7.1']
+    assert single[9] == 'n/a'  # -1: no GT in the range -> left out, none left
+    assert single[-2:] == ['1.5 ± 0.7', '2']  # minutes of seeds 0 and 1 only
+
+
 def test_compare_methods_writes_table(tmp_path):
     out_md = tmp_path / 'cmp.md'
-    _run([sys.executable, 'tools/analysis_tools/compare_methods.py', '--methods', 'baseline',
-          'isn', '--iters', '1', '--preset', 'tiny', '--data-root', str(tmp_path / 'data'),
-          '--work-dir', str(tmp_path / 'cmp'), '--num-val', '1', '--out', str(out_md)])
+    cmd = [sys.executable, 'tools/analysis_tools/compare_methods.py', '--methods', 'baseline',
+           'isn', '--iters', '1', '--seeds', '0', '1', '--preset', 'tiny', '--data-root',
+           str(tmp_path / 'data'), '--work-dir', str(tmp_path / 'cmp'), '--num-val', '1',
+           '--out', str(out_md)]
+    out = _run(cmd)
+    assert out.count('training 1 iterations') == 4
     text = out_md.read_text()
     rows = [line for line in text.splitlines() if line.startswith('| baseline') or
             line.startswith('| isn')]
-    # baseline: single-scale; isn: single-scale + multi-scale
-    assert len(rows) == 3
-    assert all(len(r.strip('|').split('|')) == 11 for r in rows)
+    # baseline: single-scale + the same 5-scale test without range; isn: single + multi-scale
+    assert len(rows) == 4
+    assert all(len(r.strip('|').split('|')) == 13 for r in rows)
+    assert all(r.strip('|').split('|')[-1].strip() == '2' for r in rows)  # both seeds
     assert 'Command: `python tools/analysis_tools/compare_methods.py' in text
     assert 'Machine: ' in text and 'Date: ' in text
-    raw = json.loads((tmp_path / 'cmp.json').read_text())
-    assert set(raw['train_seconds']) == {'baseline', 'isn'}
+    raw = json.loads((tmp_path / 'cmp' / 'isn' / 'seed1_it1' / 'result.json').read_text())
+    assert raw['seed'] == 1 and raw['train_seconds'] > 0
+    assert set(raw['tests']) == {'single scale (x1)', '5 scales, ISN range, soft-NMS'}
+    # a second run reuses every cached run: nothing is trained again
+    again = _run(cmd)
+    assert 'training 1 iterations' not in again and out_md.read_text().count('| isn') == 2

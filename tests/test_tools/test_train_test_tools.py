@@ -162,8 +162,10 @@ def test_mim_train_and_test_from_regular_install(tmp_path, synthetic_tiny):
     # a config named by file name only is found inside the installed package, and its relative
     # and mmdet:: _base_ files resolve there
     root = osp.dirname(osp.dirname(synthetic_tiny['train_ann'])) + '/'
-    opts = [f'{k}.dataset.data_root={root}' for k in
-            ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    # the ISN config's training dataset is a ChipDataset around the COCO dataset
+    opts = [f'{k}.data_root={root}' for k in
+            ('train_dataloader.dataset.dataset', 'val_dataloader.dataset',
+             'test_dataloader.dataset')]
     opts += [f'{k}.num_workers=0' for k in ('train_dataloader', 'val_dataloader',
                                            'test_dataloader')]
     opts += [f'{k}.persistent_workers=False' for k in ('train_dataloader', 'val_dataloader',

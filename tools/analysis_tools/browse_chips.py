@@ -55,7 +55,7 @@ def parse_args(argv=None):
     p.add_argument('--chip-size', type=int, default=512, help='when the config has no SampleChip')
     p.add_argument('--stride', type=int, default=32, help='when the config has no SampleChip')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config settings, e.g. train_dataloader.dataset.data_root=DIR')
+                   help='override config settings, e.g. train_dataloader.dataset.dataset.data_root=DIR')
     args = p.parse_args(argv)
     if args.num_images < 1:
         p.error(f'--num-images must be >= 1; got {args.num_images}')

@@ -1,10 +1,27 @@
-"""Train and evaluate the baseline, MST and ISN configs of one model on the synthetic benchmark
-with the same budget, and write a markdown table: the small-scale analogue of ISN Table 6
-(+ single-scale rows as in ISN Table 7). Reports whatever the numbers are.
+"""Train and evaluate the baseline, MST and ISN configs on the synthetic benchmark at the same budget
+and write the project's analogue of ISN Table 6/7 (multi-scale and single-scale rows) as markdown,
+every cell the mean +- std over seeds, with the training wall time of each method.
+
+Every (method, seed, iterations) run is trained once and cached under ``WORK_DIR``
+(``<method>/seed<k>_it<N>/``: checkpoint, ``result.json``): re-running the command (or running
+seeds in separate processes) reuses finished runs and only trains what is missing, and the table
+is rebuilt from every cached result of the requested seeds.
+
+Rows (``--methods``; each is a config of ``configs/synthetic/`` plus the listed changes):
+
+* ``baseline``: single-scale training; tested single-scale and with the same 5-scale test as MST
+  (no range, soft-NMS merge): the fair competitor of the pyramid methods.
+* ``mst``: pyramid x{4,2,1,.5,.25} chips, every object trained at every scale, 5-scale test.
+* ``isn``: ISN (range [16, 560] in resized pixels at train and test); single and 5-scale test.
+* ablations of ISN, 5-scale test: ``isn-no-small-ignore`` (small invalid GT taught as
+  background again), ``isn-512`` (512-px chips instead of ISN's 576).
+
+``--curve-iters 1000 2000 4000`` adds learning curves (AP vs iterations, first seed, baseline with
+its 5-scale test and ISN with its own) as ``WORK_DIR/learning_curves.png``.
 
 Usage:
-    python tools/analysis_tools/compare_methods.py [--iters N] [--out FILE.md]
-        [--work-dir DIR] [--data-root DIR] [--preset demo] [--methods baseline mst isn]
+    python tools/analysis_tools/compare_methods.py [--seeds 0 1 2] [--iters N] [--out FILE.md]
+        [--methods ...] [--work-dir DIR] [--data-root DIR] [--num-val N] [--curve-iters ...]
 """
 import argparse
 import json
@@ -16,31 +33,46 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SYN = osp.join(REPO, 'configs', 'synthetic')
+BASELINE_CFG = 'faster-rcnn_r18-tiny_fpn_1k_synthetic.py'
+MST_CFG = 'mst_faster-rcnn_r18-tiny_fpn_1k_synthetic.py'
+ISN_CFG = 'isn_faster-rcnn_r18-tiny_fpn_1k_synthetic.py'
+SINGLE = 'single scale (x1)'
+MS_NO_RANGE = '5 scales, no range, soft-NMS'
+MS_ISN = '5 scales, ISN range, soft-NMS'
+# name: config, training description, cfg-options applied to the config, [(test, tta kind)]
+# tta kind: None = single scale; 'config' = the config's own tta_model; 'no-range' = the ISN
+# TTA pipeline with its range switched off (what MST uses).
 METHODS = {
-    # name: (config, train description, evaluations [(test description, tta)])
-    'baseline': ('faster-rcnn_r18-tiny_fpn_1k_synthetic.py', 'single scale (x1)',
-                 [('single scale (x1)', False)]),
-    'mst': ('mst_faster-rcnn_r18-tiny_fpn_1k_synthetic.py',
-            'pyramid x{4,2,1,.5,.25}, 512 chips, all objects',
-            [('single scale (x1)', False), ('5 scales, soft-NMS', True)]),
-    'isn': ('isn_faster-rcnn_r18-tiny_fpn_1k_synthetic.py',
-            'pyramid x{4,2,1,.5,.25}, 512 chips, ISN range [16,560]',
-            [('single scale (x1)', False), ('5 scales, ISN range, soft-NMS', True)]),
+    'baseline': (BASELINE_CFG, 'single scale (x1)', {}, [(SINGLE, None),
+                                                         (MS_NO_RANGE, 'no-range')]),
+    'mst': (MST_CFG, 'pyramid chips, all objects', {}, [(MS_NO_RANGE, 'config')]),
+    'isn': (ISN_CFG, 'pyramid chips, ISN range', {}, [(SINGLE, None), (MS_ISN, 'config')]),
+    'isn-no-small-ignore': (ISN_CFG, 'ISN, small invalid GT as background',
+                            {'small_ignore': False}, [(MS_ISN, 'config')]),
+    'isn-512': (ISN_CFG, 'ISN, 512-px chips', {'chip_size': 512}, [(MS_ISN, 'config')]),
 }
+DEFAULT_METHODS = ['baseline', 'mst', 'isn']
+METRIC_KEYS = [('AP', 'bbox_mAP'), ('AP50', 'bbox_mAP_50'), ('AP75', 'bbox_mAP_75'),
+               ('APs', 'bbox_mAP_s'), ('APm', 'bbox_mAP_m'), ('APl', 'bbox_mAP_l'),
+               ('AP[16,560]', 'bbox_mAP_16-560'), ('AR[16,560]', 'bbox_mAR_16-560')]
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--methods', nargs='+', default=list(METHODS), choices=list(METHODS))
+    p.add_argument('--methods', nargs='+', default=DEFAULT_METHODS, choices=list(METHODS))
+    p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     p.add_argument('--iters', type=int, default=None,
-                   help="training iterations for every method (default: the configs' 2000)")
+                   help="training iterations of every method (default: the configs' 1000)")
+    p.add_argument('--curve-iters', nargs='*', type=int, default=[],
+                   help='iterations of the learning curves (first seed; e.g. 1000 2000 4000)')
     p.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs', 'compare_methods'))
     p.add_argument('--data-root', default=osp.join(REPO, 'data', 'synthetic'))
     p.add_argument('--preset', default='demo')
-    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--data-seed', type=int, default=0, help='seed of the generated benchmark')
     p.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     p.add_argument('--out', default=None, help='markdown file (default: WORK_DIR/compare.md)')
     p.add_argument('--num-val', type=int, default=None, help='evaluate on the first N images')
+    p.add_argument('--train-only', action='store_true', help='train and test, write no table')
     return p.parse_args(argv)
 
 
@@ -52,68 +84,169 @@ def machine() -> str:
            f'{torch.__version__}'
 
 
+def method_config(name: str, args, seed: int, work: str):
+    """The experiment config of method ``name`` (data root, seed, evaluator, ablation edits)."""
+    from mmdet_scalenorm.apis.experiment import load_experiment_config
+    from mmdet_scalenorm.utils.config import set_chip_size, set_small_invalid_ignore
+    config, _, edits, _ = METHODS[name]
+    cfg = load_experiment_config(osp.join(SYN, config), args.data_root, work, seed=seed,
+                                 workers=1 if args.device == 'cpu' else 2)
+    if 'chip_size' in edits:
+        set_chip_size(cfg, edits['chip_size'])
+    if 'small_ignore' in edits:
+        set_small_invalid_ignore(cfg, edits['small_ignore'])
+    return cfg
+
+
+def no_range_tta(cfg):
+    """Give ``cfg`` the ISN config's 5-scale TTA with the range switched off (MST's test)."""
+    from mmengine.config import Config
+    isn = Config.fromfile(osp.join(SYN, MST_CFG))
+    cfg.tta_model = isn.tta_model
+    cfg.tta_pipeline = isn.tta_pipeline
+    return cfg
+
+
+def run_one(name: str, seed: int, iters: int, args) -> dict:
+    """Train (unless cached) and test method ``name``; returns the cached result dict."""
+    from mmdet_scalenorm.apis.experiment import evaluate, set_iterations, train
+    work = osp.join(args.work_dir, name, f'seed{seed}_it{iters}')
+    result_file = osp.join(work, 'result.json')
+    result = {}
+    if osp.isfile(result_file):
+        with open(result_file) as f:
+            result = json.load(f)
+    _, _, _, tests = METHODS[name]
+    if all(t in result.get('tests', {}) for t, _ in tests):
+        return result
+    cfg = set_iterations(method_config(name, args, seed, work), iters)
+    ckpt = osp.join(work, f'iter_{iters}.pth')
+    if 'train_seconds' not in result or not osp.isfile(ckpt):
+        print(f'\n[compare] {name} seed {seed}: training {iters} iterations', flush=True)
+        t0 = time.time()
+        ckpt = train(cfg)
+        result = dict(method=name, seed=seed, iters=iters,
+                      batch=cfg.train_dataloader.batch_size,
+                      train_seconds=time.time() - t0, tests={})
+    for test, kind in tests:
+        if test in result['tests']:
+            continue
+        print(f'[compare] {name} seed {seed}: testing {test}', flush=True)
+        ecfg = method_config(name, args, seed, osp.join(work, 'eval'))
+        if kind == 'no-range':
+            no_range_tta(ecfg)
+        t0 = time.time()
+        m = evaluate(ecfg, ckpt, tta=kind is not None, num_images=args.num_val)
+        result['tests'][test] = {k.split('/')[-1]: v for k, v in m.items()}
+        result.setdefault('test_seconds', {})[test] = time.time() - t0
+        with open(result_file, 'w') as f:
+            json.dump(result, f, indent=2)
+    return result
+
+
+def mean_std(values):
+    import numpy as np
+    v = np.asarray(values, dtype=float)
+    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
+
+
+def cell(values, scale=100.0) -> str:
+    if not values:
+        return 'n/a'
+    m, s = mean_std([scale * v for v in values])
+    return f'{m:.1f}' if len(values) == 1 else f'{m:.1f} ± {s:.1f}'
+
+
+def table(results: list, methods, seeds) -> str:
+    """Markdown table: one row per (method, test), cells mean ± std over ``seeds``."""
+    header = ['method', 'training', 'testing'] + [k for k, _ in METRIC_KEYS] + \
+        ['train min', 'seeds']
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    for name in methods:
+        _, train_desc, _, tests = METHODS[name]
+        runs = [r for r in results if r['method'] == name and r['seed'] in seeds]
+        for test, _ in tests:
+            done = [r for r in runs if test in r.get('tests', {})]
+            cells = [cell([r['tests'][test][key] for r in done
+                           if r['tests'][test].get(key, -1) >= 0]) for _, key in METRIC_KEYS]
+            minutes = cell([r['train_seconds'] for r in done], scale=1 / 60)
+            lines.append('| ' + ' | '.join([name, train_desc, test] + cells +
+                                           [minutes, str(len(done))]) + ' |')
+    return '\n'.join(lines)
+
+
+def learning_curves(args, out_png: str) -> str:
+    """Train baseline and ISN at each of ``--curve-iters`` (first seed); plot AP vs iterations."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    seed = args.seeds[0]
+    series = {('baseline', MS_NO_RANGE): [], ('baseline', SINGLE): [], ('isn', MS_ISN): [],
+              ('isn', SINGLE): []}
+    for it in args.curve_iters:
+        for name in ('baseline', 'isn'):
+            r = run_one(name, seed, it, args)
+            for (n, test), pts in series.items():
+                if n == name:
+                    pts.append((it, 100 * r['tests'][test]['bbox_mAP']))
+    plt.figure(figsize=(6, 4))
+    for (name, test), pts in series.items():
+        xs, ys = zip(*pts)
+        plt.plot(xs, ys, 'o-' if 'scales' in test else 's--', label=f'{name}, {test}')
+    plt.xlabel('training iterations (batch 4)')
+    plt.ylabel('bbox AP (%)')
+    plt.xscale('log', base=2)
+    plt.xticks(args.curve_iters, [str(i) for i in args.curve_iters])
+    plt.title(f'synthetic benchmark, seed {seed}')
+    plt.grid(alpha=0.3)
+    plt.legend(fontsize=7)
+    plt.tight_layout()
+    plt.savefig(out_png, dpi=120)
+    rows = ['| iterations | ' + ' | '.join(f'{n}, {t}' for n, t in series) + ' |',
+            '|---|' + '---|' * len(series)]
+    for i, it in enumerate(args.curve_iters):
+        rows.append(f'| {it} | ' + ' | '.join(f'{pts[i][1]:.1f}' for pts in series.values()) +
+                    ' |')
+    return '\n'.join(rows)
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.device == 'cpu':
         os.environ['CUDA_VISIBLE_DEVICES'] = ''
     from mmdet.utils import register_all_modules
     import mmdet_scalenorm  # noqa: F401
-    from mmdet_scalenorm.apis.experiment import (evaluate, load_experiment_config,
-                                                 metrics_table, set_iterations, train)
     from mmdet_scalenorm.datasets.synthetic import generate_synthetic_coco
     from mmdet_scalenorm.utils import allow_full_checkpoint_load
     allow_full_checkpoint_load()
     register_all_modules()
     os.makedirs(args.work_dir, exist_ok=True)
+    generate_synthetic_coco(args.data_root, preset=args.preset, seed=args.data_seed)
+    iters = args.iters or 1000
+    results = [run_one(name, seed, iters, args) for seed in args.seeds for name in args.methods]
+    curves = learning_curves(args, osp.join(args.work_dir, 'learning_curves.png')) \
+        if args.curve_iters else None
+    if args.train_only:
+        return
     out = args.out or osp.join(args.work_dir, 'compare.md')
-    generate_synthetic_coco(args.data_root, preset=args.preset, seed=args.seed)
-
-    rows, raw, seconds = [], {}, {}
-    for name in args.methods:
-        config, train_desc, evals = METHODS[name]
-        config = osp.join(SYN, config)
-        work = osp.join(args.work_dir, name)
-
-        def cfg_for(sub):
-            return load_experiment_config(config, args.data_root, osp.join(work, sub),
-                                          seed=args.seed,
-                                          workers=1 if args.device == 'cpu' else 2)
-
-        cfg = cfg_for('')
-        cfg.work_dir = work
-        if args.iters:
-            set_iterations(cfg, args.iters)
-        iters, batch = cfg.train_cfg.max_iters, cfg.train_dataloader.batch_size
-        print(f'\n[compare] {name}: training {osp.basename(config)} for {iters} iterations',
-              flush=True)
-        t0 = time.time()
-        ckpt = train(cfg)
-        seconds[name] = time.time() - t0
-        for test_desc, tta in evals:
-            print(f'[compare] {name}: testing {test_desc}', flush=True)
-            m = evaluate(cfg_for('eval_tta' if tta else 'eval_single'), ckpt, tta=tta,
-                         num_images=args.num_val)
-            raw[f'{name} / {test_desc}'] = m
-            rows.append(((name, train_desc, test_desc), m))
-        budget = f'{iters} iterations x batch {batch}'
-
-    table = metrics_table(rows, first_cols=('method', 'training', 'testing'))
     cmd = 'python tools/analysis_tools/compare_methods.py ' + ' '.join(
-        a for a in (argv if argv is not None else sys.argv[1:]))
-    text = '\n'.join([
-        f'Synthetic extreme-scale benchmark (preset `{args.preset}`, seed {args.seed}), '
-        f'Faster R-CNN R18-tiny FPN from scratch, {budget} for every method; bbox AP in %, '
-        f'AP/AR[16,560] over objects with sqrt(w*h) in [16, 560] px.',
-        '', table, '',
-        f'Command: `{cmd.strip()}`  ',
-        f'Machine: {machine()}  ',
-        f'Date: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}  ',
-        'Training time: ' + ', '.join(f'{k} {v / 60:.1f} min' for k, v in seconds.items()),
-    ])
+        argv if argv is not None else sys.argv[1:])
+    parts = [
+        f'Synthetic extreme-scale benchmark (preset `{args.preset}`, data seed {args.data_seed}, '
+        f'{args.num_val or "all"} validation images), Faster R-CNN R18-tiny FPN from scratch, '
+        f'{iters} iterations x batch {results[0]["batch"]} for every method (the same number '
+        f'of training samples); training seeds {", ".join(map(str, args.seeds))}; each cell is '
+        'the mean ± std (sample std) over the seeds; bbox AP in %; AP/AR[16,560] over objects '
+        'with sqrt(w*h) in [16, 560] px; "train min" is training wall time in minutes.',
+        '', table(results, args.methods, args.seeds), '']
+    if curves:
+        parts += [f'Learning curves (seed {args.seeds[0]}, bbox AP, `learning_curves.png`):', '',
+                  curves, '']
+    parts += [f'Command: `{cmd.strip()}`  ', f'Machine: {machine()}  ',
+              f'Date: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}']
+    text = '\n'.join(parts)
     with open(out, 'w') as f:
         f.write(text + '\n')
-    with open(osp.splitext(out)[0] + '.json', 'w') as f:
-        json.dump(dict(metrics=raw, train_seconds=seconds), f, indent=2)
     print('\n' + text)
     print(f'\nwrote {out}')
 

@@ -16,15 +16,22 @@ Which chip (see notes/contracts):
   drawn uniformly from positive + drawn negative chips, i.e. the mix a SNIPER epoch sees (every
   positive chip plus ``neg_chips_per_image`` negatives per image-scale); a float ``neg_prob``
   instead picks a negative chip with that probability whenever one exists (and always when no
-  positive chip does).  Fallback when both sets are empty: if valid GT exist (all larger than
-  ``chip_size - stride``), a chip centred on a random one ('pos'); otherwise a random grid window
-  ('neg').
+  positive chip does).  Fallback when both sets are empty: if valid GT exist (all with a side
+  larger than ``chip_size``), a chip centred on a random one ('pos'); otherwise a random grid
+  window ('neg').
+* Valid GT: not in ``gt_ignore_flags`` and :func:`mmdet_scalenorm.scale.valid_gt_mask` in
+  ``results['valid_range']`` (set by ``MarkValidRange``; unbounded when absent), the package's one
+  GT rule.  Every valid GT with sides at most ``chip_size`` lies inside some positive chip
+  (:func:`~mmdet_scalenorm.chips.generate_chips`).
 
 Proposals file (negative chips): see :func:`mmdet_scalenorm.chips.load_proposals`: a pickle or JSON
 ``{key: (K, 4|5) x1, y1, x2, y2[, score]}`` in **original-image** pixels, ``key`` = the image file's
-basename, mmdet's ``'<dir>/<file>'`` or the ``img_id``.  Proposals are scaled by
-``results['scale_factor']`` and, when ``results['valid_range']`` is set (``MarkValidRange``), only
-those whose scale is in that range are mined (SNIPER uses the proposals of the scale's range).
+basename, mmdet's ``'<dir>/<file>'`` or the ``img_id``; an image without an entry is a
+``ValueError`` (give it an empty one).  The pool is
+:func:`mmdet_scalenorm.chips.negative_chip_pool` (the rule ``ChipDataset`` uses too): proposals
+scaled by ``results['scale_factor']``, clipped to the image, kept when valid in
+``results['valid_range']`` (SNIPER uses the proposals of the scale's range), and not inside a
+positive chip.
 
 Cropping rules:
 
@@ -51,9 +58,9 @@ from mmcv.transforms import BaseTransform
 from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import BaseBoxes
 
-from ...chips import (_check_chip_args, candidate_starts, generate_chips,
-                      generate_negative_chips, load_proposals, lookup_proposals)
-from ...scale import box_scale, in_range
+from ...chips import (_check_chip_args, candidate_starts, generate_chips, load_proposals,
+                      lookup_proposals, negative_chip_pool)
+from ...scale import UNBOUNDED, valid_gt_mask
 from .valid_range import gt_boxes_numpy
 
 
@@ -67,7 +74,8 @@ class SampleChip(BaseTransform):
     Modified: ``img``, ``img_shape``, the GT keys.  Added: ``chip``, ``chip_type``.
 
     Args:
-        chip_size (int): chip side in pixels. Default 512 (ISN §4.1, SNIPER).
+        chip_size (int): chip side in pixels. Default 512 (SNIPER's); ISN configs pass 576, the
+            patch size of ISN training (ISN §4.2.4).
         stride (int): grid step of candidate chips, ``0 < stride < chip_size``. Default 32.
         min_overlap (float): in [0, 1]; a GT with less of its area inside the chip is ignored.
         neg_chips_per_image (int): >= 0, negative chips drawn per call from the proposal pool.
@@ -109,33 +117,29 @@ class SampleChip(BaseTransform):
 
     # ---------------------------------------------------------------- chip choice
     def _valid_gt(self, results: dict) -> np.ndarray:
-        boxes = gt_boxes_numpy(results)
+        """The valid GT boxes (their own dtype, as ``MarkValidRange`` reads them): not ignored,
+        :func:`~mmdet_scalenorm.scale.valid_gt_mask` in ``results['valid_range']``."""
+        boxes = gt_boxes_numpy(results, dtype=None)
+        lo, hi = results.get('valid_range', None) or UNBOUNDED
+        valid = valid_gt_mask(boxes, lo, hi)
         ignore = results.get('gt_ignore_flags', None)
-        valid = np.ones(len(boxes), dtype=bool) if ignore is None else \
-            ~np.asarray(ignore, dtype=bool).reshape(-1)
-        with np.errstate(invalid='ignore'):
-            valid &= np.isfinite(boxes).all(axis=1) & (boxes[:, 2] > boxes[:, 0]) & \
-                (boxes[:, 3] > boxes[:, 1])
+        if ignore is not None:
+            valid &= ~np.asarray(ignore, dtype=bool).reshape(-1)
         return boxes[valid]
 
     def negative_chips(self, results: dict, pos_chips: np.ndarray, img_w: int,
                        img_h: int) -> np.ndarray:
-        """The negative-chip pool of this image-scale (empty without a proposals file)."""
+        """The negative-chip pool of this image-scale (empty without a proposals file):
+        :func:`mmdet_scalenorm.chips.negative_chip_pool`."""
         if self.proposals_file is None or self.neg_chips_per_image == 0:
             return np.zeros((0, 4))
         if self._proposals is None:
             self._proposals = load_proposals(self.proposals_file)
-        props = lookup_proposals(self._proposals, results.get('img_path'), results.get('img_id'))
-        if len(props) == 0:
-            return np.zeros((0, 4))
-        sf = np.asarray(results.get('scale_factor', (1.0, 1.0)), dtype=np.float64).reshape(-1)
-        sx, sy = (sf[0], sf[0]) if sf.size == 1 else (sf[0], sf[1])
-        props = props * np.array([sx, sy, sx, sy])
-        rng = results.get('valid_range', None)
-        if rng is not None:
-            props = props[in_range(box_scale(props), rng[0], rng[1])]
-        return generate_negative_chips(props, pos_chips, img_w, img_h, self.chip_size,
-                                       self.stride)
+        props = lookup_proposals(self._proposals, results.get('img_path'), results.get('img_id'),
+                                 f'proposals_file {self.proposals_file!r}')
+        return negative_chip_pool(props, results.get('scale_factor', None),
+                                  results.get('valid_range', None) or UNBOUNDED, pos_chips,
+                                  img_w, img_h, self.chip_size, self.stride)
 
     def choose_chip(self, results: dict, img_w: int, img_h: int) -> Tuple[np.ndarray, str]:
         """Draw the chip of this call (see the module docstring); (xyxy, 'pos'|'neg')."""

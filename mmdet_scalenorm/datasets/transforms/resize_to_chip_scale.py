@@ -10,7 +10,9 @@ resized by that factor); this transform performs the resize so the rest of the p
 Sizes: the resized image is ``(W_s, H_s) = (int(w * f + 0.5), int(h * f + 0.5))`` (mmcv's
 ``_scale_size`` rule, at least 1 pixel), and ``scale_factor = (W_s / w, H_s / h)``, exactly what
 mmdet's ``Resize(scale=(W_s, H_s), keep_ratio=False)`` does.  ``ChipDataset`` enumerates chips in
-the same pixel grid.
+the same pixel grid, with the GT boxes this transform produces
+(:func:`mmdet_scalenorm.chips.resize_boxes`: float32 boxes times float32 ``(sx, sy)``, clipped when
+``clip_object_border``), so both measure a GT on the same float32 numbers.
 
 Chip-only resize (``crop_to_chip=True``, the default): at factor 4 most of the resized image is
 thrown away by ``SampleChip``.  When ``results['chip']`` is present, only the pixels of the window
@@ -46,6 +48,8 @@ from mmdet.datasets.transforms import Resize
 from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import autocast_box_type
 from mmdet.structures.mask import BitmapMasks
+
+from ...chips import resized_size
 
 __all__ = ['ResizeToChipScale']
 
@@ -105,8 +109,9 @@ class ResizeToChipScale(Resize):
 
     @staticmethod
     def target_size(width: int, height: int, factor: float):
-        """``(W_s, H_s)`` of a ``width x height`` image resized by ``factor`` (mmcv's rounding)."""
-        return (max(1, int(width * float(factor) + 0.5)), max(1, int(height * float(factor) + 0.5)))
+        """``(W_s, H_s)`` of a ``width x height`` image resized by ``factor`` (mmcv's rounding;
+        :func:`mmdet_scalenorm.chips.resized_size`, the size ``ChipDataset`` enumerates in)."""
+        return resized_size(width, height, factor)
 
     def _window(self, results: dict, full_w: int, full_h: int):
         """Integer window ``(X1, Y1, X2, Y2)`` of the resized image to compute, or None (plain)."""

@@ -13,9 +13,11 @@ sampled), not deleted.  This transform runs after the resize and ORs the out-of-
   in original pixels is ``sqrt(w*h / (sx*sy))``, so the range applied to the resized boxes is
   ``(lo, hi) * sqrt(sx*sy)`` with ``(sx, sy) = results['scale_factor']`` (1 when absent).
 
-The range is closed on both ends (``lo <= s <= hi``, :func:`mmdet_scalenorm.scale.in_range`); ``hi``
-may be ``inf``.  Bad data rule: boxes with a non-finite coordinate or zero/negative width or height
-are always invalid.  Crowd (already ignored) instances stay ignored.
+The validity rule is :func:`mmdet_scalenorm.scale.valid_gt_mask` (the one GT rule of the package):
+the range is closed on both ends (``lo <= s <= hi``), ``hi`` may be ``inf``, boxes with a
+non-finite coordinate or zero/negative width or height are always invalid, and the scale is computed
+in float64.  The range conversion is :func:`mmdet_scalenorm.scale.range_in_pixels`.  Crowd (already
+ignored) instances stay ignored.
 
 Results keys written (see notes/contracts): ``valid_range`` = the range in current-image pixels,
 ``valid_range_info`` = dict(reference, range (as configured), num_valid, num_invalid) where
@@ -35,22 +37,23 @@ from mmcv.transforms import BaseTransform
 from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import BaseBoxes
 
-from ...scale import box_scale, in_range, mean_scale_factor, parse_range
-
-REFERENCES = ('resized', 'original')
+from ...scale import REFERENCES, parse_range, range_in_pixels, valid_gt_mask
 
 
-def gt_boxes_numpy(results: dict) -> np.ndarray:
-    """``results['gt_bboxes']`` (HorizontalBoxes, tensor or array) as an (N, 4) float array."""
+def gt_boxes_numpy(results: dict, dtype=np.float32) -> np.ndarray:
+    """``results['gt_bboxes']`` (HorizontalBoxes, tensor or array) as an (N, 4) array of
+    ``dtype``; ``dtype=None`` keeps a floating input's own dtype (integers become float64)."""
     boxes = results.get('gt_bboxes', None)
     if boxes is None:
-        return np.zeros((0, 4), dtype=np.float32)
+        return np.zeros((0, 4), dtype=np.float32 if dtype is None else dtype)
     if isinstance(boxes, BaseBoxes):
         boxes = boxes.tensor
     if isinstance(boxes, torch.Tensor):
         boxes = boxes.detach().cpu().numpy()
-    boxes = np.asarray(boxes, dtype=np.float32)
-    return boxes.reshape(-1, 4)
+    boxes = np.asarray(boxes)
+    if dtype is None:
+        dtype = boxes.dtype if np.issubdtype(boxes.dtype, np.floating) else np.float64
+    return boxes.astype(dtype, copy=False).reshape(-1, 4)
 
 
 @TRANSFORMS.register_module()
@@ -79,22 +82,16 @@ class MarkValidRange(BaseTransform):
         self.keep_empty = keep_empty
 
     def pixel_range(self, results: dict):
-        """The valid range in pixels of the current image."""
-        lo, hi = self.valid_range
-        if self.reference == 'original':
-            f = mean_scale_factor(results.get('scale_factor'))
-            return lo * f, hi * f
-        return lo, hi
+        """The valid range in pixels of the current image
+        (:func:`mmdet_scalenorm.scale.range_in_pixels` with ``results['scale_factor']``)."""
+        return range_in_pixels(self.valid_range, self.reference, results.get('scale_factor'))
 
     def transform(self, results: dict) -> Optional[dict]:
-        boxes = gt_boxes_numpy(results)
+        # the boxes' own dtype: valid_gt_mask computes in float64, no float32 rounding first
+        boxes = gt_boxes_numpy(results, dtype=None)
         n = len(boxes)
         lo, hi = self.pixel_range(results)
-        w = boxes[:, 2] - boxes[:, 0]
-        h = boxes[:, 3] - boxes[:, 1]
-        with np.errstate(invalid='ignore'):
-            valid = in_range(box_scale(boxes), lo, hi) & np.isfinite(boxes).all(axis=1) & \
-                (w > 0) & (h > 0)
+        valid = valid_gt_mask(boxes, lo, hi)
         ignore = results.get('gt_ignore_flags', None)
         ignore = np.zeros(n, dtype=bool) if ignore is None else \
             np.asarray(ignore, dtype=bool).reshape(-1)

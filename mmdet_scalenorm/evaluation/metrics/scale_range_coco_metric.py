@@ -1,4 +1,4 @@
-"""COCO AP / AR restricted to ranges of object scale (ISN Table 7's ``AP_[16,560]``; issue 5).
+"""COCO AP / AR restricted to ranges of object scale (ISN §4.3, Table 7's ``AP_[16,560]``).
 
 ISN (§4.3, Table 7) reports the AP of objects whose scale ``sqrt(w*h)`` lies in the valid range
 ``[16, 560]``.  :class:`ScaleRangeCocoMetric` is mmdet's ``CocoMetric`` plus, for every
@@ -37,7 +37,7 @@ import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from mmengine.fileio import load
+from mmengine.fileio import get_local_path, load
 from mmengine.logging import MMLogger, print_log
 
 from mmdet.datasets.api_wrappers import COCO, COCOeval
@@ -91,27 +91,42 @@ class ScaleRangeCocoMetric(CocoMetric):
     """
 
     def __init__(self, scale_ranges: Sequence = ((16, 560), ), ann_file: Optional[str] = None,
-                 **kwargs) -> None:
+                 sort_categories: bool = False, **kwargs) -> None:
         self.scale_ranges = parse_ranges(scale_ranges, 'scale_ranges')
         keys = [range_key(r) for r in self.scale_ranges]
         if len(set(keys)) != len(keys):
             raise ValueError(f'scale_ranges must not repeat a range; got {list(scale_ranges)!r}')
         self.range_keys = keys
-        if ann_file is not None and '://' not in str(ann_file) and not osp.isfile(ann_file):
-            raise FileNotFoundError(
-                f'ScaleRangeCocoMetric: ann_file {ann_file!r} does not exist')
-        try:
-            super().__init__(ann_file=ann_file, **kwargs)
-        except (ValueError, UnicodeDecodeError, AssertionError) as e:
-            # json errors are ValueErrors; pycocotools asserts the top level is a dict
-            raise ValueError(f'ScaleRangeCocoMetric: ann_file {ann_file!r} is not a COCO '
-                             f'annotation file ({type(e).__name__}: {e})') from e
-        if self._coco_api is not None:
-            self._check_coco(ann_file)
+        # CocoMetric checks its own arguments (metric names, format_only needs outfile_prefix,
+        # file_client_args ...) before it loads ann_file; its errors pass through unchanged.
+        # Only the annotation loading below is wrapped.
+        super().__init__(ann_file=None, sort_categories=sort_categories, **kwargs)
+        if ann_file is not None:
+            self._coco_api = self._load_coco(ann_file, sort_categories)
         self._range_coco_api = None
 
-    def _check_coco(self, ann_file) -> None:
-        ds = self._coco_api.dataset
+    def _load_coco(self, ann_file: str, sort_categories: bool) -> COCO:
+        """``CocoMetric``'s annotation loading, with a clear error for a file that is not COCO
+        json (json errors are ValueErrors; pycocotools asserts that the top level is a dict)."""
+        if '://' not in str(ann_file) and not osp.isfile(ann_file):
+            raise FileNotFoundError(
+                f'ScaleRangeCocoMetric: ann_file {ann_file!r} does not exist')
+        with get_local_path(ann_file, backend_args=self.backend_args) as local_path:
+            try:
+                coco = COCO(local_path)
+            except (ValueError, UnicodeDecodeError, AssertionError) as e:
+                raise ValueError(f'ScaleRangeCocoMetric: ann_file {ann_file!r} is not a COCO '
+                                 f'annotation file ({type(e).__name__}: {e})') from e
+        self._check_coco(coco, ann_file)
+        if sort_categories:  # as CocoMetric (objects365's category order is inconsistent)
+            coco.cats = {i: coco.cats[i] for i in sorted(coco.cats)}
+            coco.dataset['categories'] = sorted(coco.dataset['categories'],
+                                                key=lambda c: c['id'])
+        return coco
+
+    @staticmethod
+    def _check_coco(coco: COCO, ann_file) -> None:
+        ds = coco.dataset
         for key in ('images', 'annotations', 'categories'):
             if not isinstance(ds.get(key), list):
                 raise ValueError(f'ScaleRangeCocoMetric: ann_file {ann_file!r} is not a COCO '

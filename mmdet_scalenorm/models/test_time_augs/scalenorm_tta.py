@@ -9,14 +9,18 @@ ISN range will be kept for post-processing".  This model wraps a detector the wa
 1. Each view's detections come back from the detector already rescaled to the original image.
    Flipped views are flipped back (boxes as ``DetTTAModel`` does, masks by flipping the array,
    keypoints ``x -> W - x`` with the left/right swap given by ``flip_indices``).
-2. Range filter, per view, before merging; the scale of a box is ``sqrt(w*h)``
-   (:func:`mmdet_scalenorm.scale.box_scale`) and ranges are closed (``lo <= s <= hi``):
+2. Range filter, per view, before merging, in the pixels of the view's resized image, the rule
+   ``MarkValidRange`` applies to the GT at training: the range is converted by
+   :func:`mmdet_scalenorm.scale.range_in_pixels` with the view's ``metainfo['scale_factor']``
+   ``(sx, sy)``, a detection's scale is ``sqrt(w*h)`` of its box in that view, i.e.
+   ``box_scale(original box) * sqrt(sx * sy)`` (computed in float64), and ranges are closed
+   (``lo <= s <= hi``):
 
-   * ``valid_range=(lo, hi)`` (ISN): in pixels of the view's *resized* image, the same range for
-     every view.  A detection's resized scale is ``box_scale(original box) * sqrt(sx * sy)`` with
-     ``(sx, sy)`` the view's ``metainfo['scale_factor']``.
-   * ``scale_ranges=[(lo, hi), ...]`` (SNIP): one range per pyramid scale in pixels of the
-     *original* image, compared with ``box_scale(original box)``.  **A view maps to its range by
+   * ``valid_range=(lo, hi)`` (ISN, ``reference='resized'``): in pixels of the view's *resized*
+     image, the same range for every view, used as is.
+   * ``scale_ranges=[(lo, hi), ...]`` (SNIP, ``reference='original'``): one range per pyramid
+     scale in pixels of the *original* image, ``(lo, hi) * sqrt(sx * sy)`` in the view (the same
+     as comparing ``box_scale(original box)`` with ``(lo, hi)``).  **A view maps to its range by
      its order**: ``TestTimeAug`` yields the views scale-major (all flips of the first scale, then
      all flips of the second, ...) when the ``Resize`` list is its first transform list, so with
      ``V`` views and ``R`` ranges view ``v`` uses ``scale_ranges[v // (V // R)]``.  ``V`` must be a
@@ -54,7 +58,7 @@ from torch import Tensor
 
 from ...ops.soft_nms import SOFT_NMS_METHODS, _validate as _validate_soft_nms, batched_soft_nms
 from ...scale import (box_scale, in_range, is_unbounded, mean_scale_factor, parse_range,
-                      parse_ranges)
+                      parse_ranges, range_in_pixels)
 
 NMS_TYPES = ('soft_nms', 'nms')
 FLIP_DIRECTIONS = ('horizontal', 'vertical', 'diagonal')
@@ -214,9 +218,10 @@ class ScaleNormTTAModel(DetTTAModel):
         rng = self._view_range(view, num_views, meta)
         if rng is not None:
             lo, hi, ref = rng
-            scales = box_scale(out['bboxes'])
-            if ref == 'resized':
-                scales = scales * mean_scale_factor(meta.get('scale_factor'))
+            sf = meta.get('scale_factor')
+            lo, hi = range_in_pixels((lo, hi), ref, sf)
+            # the boxes came back in original pixels: their scale in this view's pixels
+            scales = box_scale(out['bboxes'].double()) * mean_scale_factor(sf)
             keep = keep & in_range(scales, lo, hi)
         return {k: v[keep] for k, v in out.items()}
 

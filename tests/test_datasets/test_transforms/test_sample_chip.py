@@ -175,8 +175,8 @@ def test_negative_chips_from_proposals_file(tmp_path, fmt):
     assert len(out['gt_bboxes']) == 0
     # At scale factor 0.5 the proposals are halved, and the valid range filters them.
     res = make_results([[10, 10, 50, 50]], h=700, w=1000, masks=None)
-    res.update(img_path='img1.jpg', scale_factor=(0.5, 0.5), valid_range=(0.0, 20.0))
-    out = t(res)  # proposals have scales 30 and ~31.6 after halving: none in range
+    res.update(img_path='img1.jpg', scale_factor=(0.5, 0.5), valid_range=(35.0, 100.0))
+    out = t(res)  # proposals have scales 30, ~31.6 and 20 after halving: none in range (GT: 40)
     assert out['chip_type'] == 'pos'
     res = make_results([[10, 10, 50, 50]], h=700, w=1000, masks=None)
     res.update(img_path='img1.jpg', scale_factor=(0.5, 0.5), valid_range=(0.0, 100.0))
@@ -308,3 +308,54 @@ def test_isn_pipeline_resize_mark_chip_flip_pack():
         np.testing.assert_array_equal(ds.gt_instances.masks.get_bboxes('hbox').tensor.numpy(),
                                       exp_box)   # masks follow boxes through crop and flip
     assert seen == {(0.0, 0.0, 512.0, 512.0), (192.0, 0.0, 704.0, 512.0)}
+
+
+def test_isn_chip_covers_a_box_above_chip_minus_stride():
+    """ISN chips (576, stride 32): a valid 570x300 GT (scale 413.5, in [16, 560]) no grid window
+    holds gets the chip snapped to it, x0 = 120, and comes out whole and valid."""
+    np.random.seed(0)
+    res = make_results([[120, 300, 690, 600]], h=1000, w=2000, masks=None)
+    res['valid_range'] = (16.0, 560.0)
+    out = SampleChip(chip_size=576, stride=32)(res)
+    assert out['chip'] == (120.0, 32.0, 696.0, 608.0) and out['chip_type'] == 'pos'
+    np.testing.assert_array_equal(out['gt_bboxes'].tensor.numpy(), [[0, 268, 570, 568]])
+    assert not out['gt_ignore_flags'].any()
+
+
+def test_valid_gt_uses_the_valid_range_rule():
+    """Without MarkValidRange's flags, results['valid_range'] still decides (valid_gt_mask): a GT
+    outside it gets no positive chip."""
+    t = SampleChip()
+    res = make_results([[10, 10, 20, 20], [1500, 900, 1550, 950]], h=1400, w=2000, masks=None)
+    res['valid_range'] = (16.0, 560.0)   # the 10x10 box (scale 10) is out of range
+    np.testing.assert_array_equal(t._valid_gt(res), [[1500, 900, 1550, 950]])
+    np.random.seed(0)
+    assert {SampleChip()(make_results([[10, 10, 20, 20], [1500, 900, 1550, 950]], h=1400, w=2000,
+                                      masks=None) | dict(valid_range=(16.0, 560.0)))['chip']
+            for _ in range(5)} == {(1056.0, 448.0, 1568.0, 960.0)}
+
+
+def test_missing_proposals_entry_is_a_clear_error(tmp_path):
+    path = _neg_scene(tmp_path, 'json')
+    res = make_results([[10, 10, 50, 50]], h=1400, w=2000, masks=None)
+    res.update(img_path='/data/other.jpg', img_id=42)
+    with pytest.raises(ValueError, match=r"props\.json'?: no proposals entry for image img_id=42"):
+        SampleChip(proposals_file=path)(res)
+
+
+def test_negative_pool_is_the_one_rule_of_chips(tmp_path):
+    """SampleChip.negative_chips is chips.negative_chip_pool with the results' scale factor and
+    valid range (the function ChipDataset enumerates with)."""
+    from mmdet_scalenorm.chips import lookup_proposals, load_proposals, negative_chip_pool
+    path = _neg_scene(tmp_path, 'pkl')
+    t = SampleChip(proposals_file=path)
+    res = make_results([[10, 10, 50, 50]], h=700, w=1000, masks=None)
+    res.update(img_path='img1.jpg', scale_factor=(0.5, 0.5), valid_range=(16.0, 560.0))
+    pos = np.array([[0, 0, 512, 512]], np.float64)
+    ours = t.negative_chips(res, pos, 1000, 700)
+    props = lookup_proposals(load_proposals(path), 'img1.jpg')
+    np.testing.assert_array_equal(
+        ours, negative_chip_pool(props, (0.5, 0.5), (16.0, 560.0), pos, 1000, 700, 512, 32))
+    # [600, 350, 630, 380] and [650, 400, 675, 440] (halved) in one chip; [10, 10, 30, 30] lies in
+    # the positive chip.  First window holding both: x0 >= 675 - 512 -> 192, y0 = 0.
+    np.testing.assert_array_equal(ours, [[192, 0, 704, 512]])

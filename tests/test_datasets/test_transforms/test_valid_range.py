@@ -144,3 +144,53 @@ def test_pipeline_resize_mark_pack_moves_invalid_to_ignored_instances():
     torch.testing.assert_close(ds.gt_instances.bboxes.tensor if hasattr(
         ds.gt_instances.bboxes, 'tensor') else ds.gt_instances.bboxes,
         torch.tensor([[0., 0., 50., 50.]]))
+
+
+def test_uses_the_one_gt_rule_of_scale_py():
+    """The flags are exactly valid_gt_mask with the range of range_in_pixels (scale.py)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from mmdet_scalenorm.scale import range_in_pixels, valid_gt_mask
+    coord = st.one_of(st.integers(0, 400).map(float), st.floats(0, 400, width=32),
+                      st.sampled_from([math.nan, math.inf]))
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(st.tuples(coord, coord, coord, coord), min_size=1, max_size=12),
+           st.sampled_from(['resized', 'original']), st.floats(0, 60), st.floats(0, 300),
+           st.sampled_from([None, (2.0, 2.0), (0.5, 0.5), (4.0, 1.0), (1.3, 0.7), 1.5]))
+    def check(boxes, reference, lo, span, sf):
+        rng = (lo, lo + span)
+        crowd = np.arange(len(boxes)) % 3 == 2
+        res = make_results(boxes, ignore=crowd, scale_factor=sf)
+        out = MarkValidRange(rng, reference, keep_empty=True)(res)
+        px = range_in_pixels(rng, reference, sf)
+        valid = valid_gt_mask(np.asarray(boxes, np.float32), *px)
+        np.testing.assert_array_equal(out['gt_ignore_flags'], crowd | ~valid)
+        assert out['valid_range'] == px
+
+    check()
+
+
+def test_float64_boxes_are_not_rounded_to_float32_first():
+    # 49.9 x 49.1 in float64: its float64 scale is the edge of the range; rounding the
+    # coordinates to float32 first would move the scale across it
+    edge = math.sqrt(49.9 * 49.1)
+    res = make_results([[0, 0, 1, 1]], as_hbox=False)
+    res['gt_bboxes'] = np.array([[0, 0, 49.9, 49.1]], np.float64)
+    out = MarkValidRange((0, edge), keep_empty=True)(res)
+    assert out['gt_ignore_flags'].tolist() == [False]
+    res['gt_bboxes'] = np.array([[0, 0, 49.9, 49.1]], np.float64)
+    out = MarkValidRange((edge, math.inf), keep_empty=True)(res)
+    assert out['gt_ignore_flags'].tolist() == [False]
+    # and the float32 box exactly on its own float64 edge is valid too
+    b32 = np.array([[0, 0, 49.9, 49.1]], np.float32)
+    edge32 = math.sqrt(float(b32[0, 2]) * float(b32[0, 3]))
+    for rng in ((0, edge32), (edge32, math.inf)):
+        out = MarkValidRange(rng, keep_empty=True)(make_results(b32))
+        assert out['gt_ignore_flags'].tolist() == [False]
+
+
+def test_bad_reference_message_names_allowed_values():
+    with pytest.raises(ValueError, match=r"reference must be one of \('resized', 'original'\)"):
+        MarkValidRange(reference='Original')

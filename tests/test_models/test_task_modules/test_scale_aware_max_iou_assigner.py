@@ -1,5 +1,7 @@
-"""ScaleAwareMaxIoUAssigner: exact MaxIoUAssigner equivalence without ignored GT, and the SNIP §6.1
-rule (IoU > 0.3 with an ignored GT -> ignore) on hand-computed and random cases."""
+"""ScaleAwareMaxIoUAssigner: exact MaxIoUAssigner equivalence without ignored GT, the SNIP §6.1
+rule (IoU > 0.3 with an ignored GT -> ignore) and the small-prior containment rule (a would-be
+negative prior of scale <= small_prior_max_scale with IoF > invalid_iof_thr of an ignored GT ->
+ignore) on hand-computed and random cases."""
 import numpy as np
 import pytest
 import torch
@@ -13,6 +15,8 @@ from mmdet.structures.bbox import bbox_overlaps
 
 import mmdet_scalenorm  # noqa: F401  (registers the components)
 from mmdet_scalenorm.models.task_modules.assigners import ScaleAwareMaxIoUAssigner
+from mmdet_scalenorm.models.task_modules.assigners.scale_aware_max_iou_assigner import \
+    SCALE_RTOL
 
 RPN_CFG = dict(pos_iou_thr=0.7, neg_iou_thr=0.3, min_pos_iou=0.3, match_low_quality=True,
                ignore_iof_thr=-1)
@@ -159,12 +163,14 @@ def test_chunking_and_gpu_assign_thr_paths_give_same_result():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='CUDA unavailable')
 @pytest.mark.parametrize('gpu_assign_thr', [-1, 2])
-def test_cuda_matches_cpu(gpu_assign_thr):
+@pytest.mark.parametrize('iof_thr', [None, 0.5])
+def test_cuda_matches_cpu(gpu_assign_thr, iof_thr):
     gen = torch.Generator().manual_seed(3)
-    priors = rand_boxes(gen, 2000)
+    priors = torch.cat([rand_boxes(gen, 2000), rand_boxes(gen, 2000, max_side=60)])
     gt = instances(bboxes=rand_boxes(gen, 6), labels=torch.arange(6))
-    ign = instances(bboxes=rand_boxes(gen, 5))
-    a = ScaleAwareMaxIoUAssigner(**RPN_CFG, gpu_assign_thr=gpu_assign_thr, chunk_size=999)
+    ign = instances(bboxes=torch.cat([rand_boxes(gen, 5), rand_boxes(gen, 8, max_side=14)]))
+    a = ScaleAwareMaxIoUAssigner(**RPN_CFG, gpu_assign_thr=gpu_assign_thr, chunk_size=999,
+                                 invalid_iof_thr=iof_thr)
     ref = a.assign(instances(priors=priors), gt, ign)
     res = a.assign(instances(priors=priors.cuda()), gt.to('cuda'), ign.to('cuda'))
     assert res.gt_inds.is_cuda and res.max_overlaps.is_cuda and res.labels.is_cuda
@@ -254,3 +260,286 @@ def test_sparse_candidate_path_matches_brute_force(chunk_size):
     want = (bbox_overlaps(priors, ign) > 0.3).any(dim=1)
     got = a.overlaps_invalid(priors, ign)
     assert torch.equal(got, want) and want.any()
+
+
+# --- rule 2: small would-be negative priors containing an ignored GT are ignored ---------------
+
+IOF_ON = dict(invalid_iof_thr=0.5, small_prior_max_scale=64)
+NO_GT = dict(bboxes=torch.zeros(0, 4))
+
+
+def brute_force_rule2(priors, gt, ign, cfg, thr, max_scale, **kw):
+    """Rule 1 result, then every 0 of scale <= max_scale with IoF(ign, prior) > thr -> -1."""
+    res = ScaleAwareMaxIoUAssigner(**cfg, **kw).assign(instances(priors=priors), gt, ign)
+    gt_inds = res.gt_inds.clone()
+    if len(ign.bboxes):
+        iof = bbox_overlaps(ign.bboxes, priors, mode='iof')  # divides by the ignored GT's area
+        w = (priors[:, 2] - priors[:, 0]).clamp(min=0)
+        h = (priors[:, 3] - priors[:, 1]).clamp(min=0)
+        small = torch.sqrt(w * h) <= max_scale * (1 + SCALE_RTOL)
+        gt_inds[(gt_inds == 0) & small & (iof > thr).any(dim=0)] = -1
+    return res, gt_inds
+
+
+def test_tiny_invalid_gt_inside_small_anchor_is_ignored_not_background():
+    # a 10x10 ignored GT (ISN: below 16 px) inside anchors of 32, 64 (== max scale), 96 px
+    priors = torch.tensor([[0., 0., 32., 32.], [-16., -16., 48., 48.], [-32., -32., 64., 64.],
+                           [200., 200., 232., 232.]])
+    ign = instances(bboxes=torch.tensor([[11., 11., 21., 21.]]))
+    # SNIP rule cannot fire: IoU 100/1024 = 0.098, 100/4096, 100/9216
+    assert (bbox_overlaps(priors, ign.bboxes) < 0.3).all()
+    for cfg in (RPN_CFG, RCNN_CFG):
+        off = ScaleAwareMaxIoUAssigner(**cfg).assign(instances(priors=priors),
+                                                     instances(**NO_GT), ign)
+        assert off.gt_inds.tolist() == [0, 0, 0, 0]
+        on = ScaleAwareMaxIoUAssigner(**cfg, **IOF_ON).assign(instances(priors=priors),
+                                                               instances(**NO_GT), ign)
+        # 32 and 64 px (closed bound) anchors ignored; the 96 px one (too big) and the anchor
+        # that does not touch the GT stay negative
+        assert on.gt_inds.tolist() == [-1, -1, 0, 0]
+        assert on.labels.tolist() == [-1, -1, -1, -1]
+        assert on.max_overlaps[:2].tolist() == [-1, -1]
+        assert torch.equal(on.max_overlaps[2:], off.max_overlaps[2:])
+    # no upper bound on the prior scale: the 96 px anchor is ignored too
+    inf = ScaleAwareMaxIoUAssigner(**RPN_CFG, invalid_iof_thr=0.5,
+                                   small_prior_max_scale=float('inf'))
+    res = inf.assign(instances(priors=priors), instances(**NO_GT), ign)
+    assert res.gt_inds.tolist() == [-1, -1, -1, 0]
+
+
+def test_iof_exactly_thr_is_kept_and_above_is_ignored():
+    # 32 px priors; 10x10 ignored GT sticking out on the right: inside 5x10 = 50 (IoF 0.5)
+    # and 6x10 = 60 (IoF 0.6)
+    priors = torch.tensor([[0., 0., 32., 32.], [100., 0., 132., 32.]])
+    ign = instances(bboxes=torch.tensor([[27., 0., 37., 10.], [126., 0., 136., 10.]]))
+    res = ScaleAwareMaxIoUAssigner(**RCNN_CFG, **IOF_ON).assign(
+        instances(priors=priors), instances(**NO_GT), ign)
+    assert res.gt_inds.tolist() == [0, -1]
+
+
+def test_iof_is_over_the_ignored_gt_area_not_the_prior_area():
+    # 8x8 prior fully inside a 16x10 ignored GT: IoF over the prior would be 1 but over the GT
+    # it is 64/160 = 0.4 -> kept; a 6x6 GT inside the other 8x8 prior: IoF 1 -> ignored
+    # (IoU 0.4 and 0.5625 would trigger rule 1, so invalid_iou_thr=1 isolates rule 2)
+    priors = torch.tensor([[0., 0., 8., 8.], [100., 100., 108., 108.]])
+    ign = instances(bboxes=torch.tensor([[0., 0., 16., 10.], [101., 101., 107., 107.]]))
+    res = ScaleAwareMaxIoUAssigner(**RCNN_CFG, **IOF_ON, invalid_iou_thr=1).assign(
+        instances(priors=priors), instances(**NO_GT), ign)
+    assert res.gt_inds.tolist() == [0, -1]
+    # prior smaller than the GT can still contain more than half of it: 8x8 inside 10x10 GT
+    # gives IoF 0.64 (the prefilter must not require area_gt <= area_prior)
+    ign = instances(bboxes=torch.tensor([[0., 0., 10., 10.]]))
+    res = ScaleAwareMaxIoUAssigner(**RCNN_CFG, **IOF_ON, invalid_iou_thr=1).assign(
+        instances(priors=priors[:1]), instances(**NO_GT), ign)
+    assert res.gt_inds.tolist() == [-1]
+
+
+def test_positive_prior_containing_small_invalid_gt_stays_positive():
+    priors = torch.tensor([[0., 0., 32., 32.], [200., 200., 232., 232.], [0., 0., 32., 24.]])
+    gt = instances(bboxes=torch.tensor([[0., 0., 32., 32.]]), labels=torch.tensor([3]))
+    ign = instances(bboxes=torch.tensor([[11., 11., 21., 21.], [210., 210., 220., 220.]]))
+    base = MaxIoUAssigner(**RPN_CFG).assign(instances(priors=priors), gt, ign)
+    assert base.gt_inds.tolist() == [1, 0, 1]
+    res = ScaleAwareMaxIoUAssigner(**RPN_CFG, **IOF_ON).assign(instances(priors=priors), gt, ign)
+    # positives (IoU 1 and 0.75 with the valid GT) stay positive; the negative is ignored
+    assert res.gt_inds.tolist() == [1, -1, 1]
+    assert res.labels.tolist() == [3, -1, 3]
+    assert torch.equal(res.max_overlaps[[0, 2]], base.max_overlaps[[0, 2]])
+
+
+def test_proposals_rcnn_setting():
+    # R-CNN proposals (arbitrary boxes, not an anchor grid): a loose 40x30 proposal around a
+    # 12x12 ignored GT -> ignored; one 20 px off -> negative; one on a valid GT -> positive
+    priors = torch.tensor([[0., 0., 40., 30.], [30., 0., 70., 30.], [100., 100., 140., 140.]])
+    gt = instances(bboxes=torch.tensor([[100., 100., 140., 141.]]), labels=torch.tensor([7]))
+    ign = instances(bboxes=torch.tensor([[14., 9., 26., 21.]]))
+    res = ScaleAwareMaxIoUAssigner(**RCNN_CFG, **IOF_ON).assign(instances(priors=priors), gt,
+                                                                 ign)
+    assert res.gt_inds.tolist() == [-1, 0, 1]
+    assert res.labels.tolist() == [-1, -1, 7]
+
+
+@pytest.mark.parametrize('cfg', CFGS)
+def test_rule_off_is_identical_to_current_behaviour(cfg):
+    a_default = ScaleAwareMaxIoUAssigner(**cfg)
+    assert a_default.invalid_iof_thr is None and a_default.small_prior_max_scale == 64
+    a_off = ScaleAwareMaxIoUAssigner(**cfg, invalid_iof_thr=None, small_prior_max_scale=8)
+    # with invalid_iou_thr=1 rule 1 cannot fire either: exactly mmdet's MaxIoUAssigner
+    a_none = ScaleAwareMaxIoUAssigner(**cfg, invalid_iou_thr=1, invalid_iof_thr=None)
+    base = MaxIoUAssigner(**cfg)
+    for seed in range(20):
+        gen = torch.Generator().manual_seed(500 + seed)
+        pred = instances(priors=rand_boxes(gen, 60, max_side=70))
+        gt = instances(bboxes=rand_boxes(gen, seed % 4),
+                       labels=torch.randint(0, 5, (seed % 4, ), generator=gen))
+        ign = instances(bboxes=rand_boxes(gen, 1 + seed % 5, max_side=15))
+        assert_same(a_off.assign(pred, gt, ign), a_default.assign(pred, gt, ign))
+        assert_same(a_none.assign(pred, gt, ign), base.assign(pred, gt, ign))
+
+
+@pytest.mark.parametrize('key,bad', [('invalid_iof_thr', -0.1), ('invalid_iof_thr', 1.5),
+                                     ('invalid_iof_thr', 'a'), ('invalid_iof_thr', True),
+                                     ('invalid_iof_thr', float('nan')),
+                                     ('small_prior_max_scale', 0),
+                                     ('small_prior_max_scale', -1),
+                                     ('small_prior_max_scale', float('nan')),
+                                     ('small_prior_max_scale', 'inf'),
+                                     ('small_prior_max_scale', None),
+                                     ('small_prior_max_scale', True)])
+def test_bad_rule2_args_raise(key, bad):
+    with pytest.raises(ValueError, match=key):
+        ScaleAwareMaxIoUAssigner(**RPN_CFG, **{key: bad})
+
+
+def test_build_rule2_from_registry_and_edges():
+    a = TASK_UTILS.build(dict(type='ScaleAwareMaxIoUAssigner', **RPN_CFG, invalid_iof_thr=0,
+                              small_prior_max_scale=float('inf')))
+    assert a.invalid_iof_thr == 0.0 and a.small_prior_max_scale == float('inf')
+    priors = torch.tensor([[0., 0., 32., 32.], [32., 0., 64., 32.], [31., 0., 63., 32.]])
+    ign = instances(bboxes=torch.tensor([[22., 0., 32., 10.]]))
+    # threshold 0: any positive-area overlap; touching at an edge (prior 1) is no overlap
+    assert a.assign(instances(priors=priors), instances(**NO_GT), ign).gt_inds.tolist() == \
+        [-1, 0, -1]
+    # threshold 1 can never be exceeded (IoF <= 1)
+    a1 = ScaleAwareMaxIoUAssigner(**RPN_CFG, invalid_iof_thr=1)
+    assert a1.assign(instances(priors=priors), instances(**NO_GT), ign).gt_inds.tolist() == \
+        [0, 0, 0]
+
+
+@pytest.mark.parametrize('dense_pairs', [0, 2**16])
+def test_rule2_chunking_and_gpu_assign_thr_paths_give_same_result(dense_pairs):
+    gen = torch.Generator().manual_seed(9)
+    priors = torch.cat([rand_boxes(gen, 300), rand_boxes(gen, 300, max_side=40)])
+    gt = instances(bboxes=rand_boxes(gen, 4), labels=torch.arange(4))
+    ign = instances(bboxes=torch.cat([rand_boxes(gen, 3), rand_boxes(gen, 6, max_side=12)]))
+    ref = ScaleAwareMaxIoUAssigner(**RPN_CFG, **IOF_ON).assign(instances(priors=priors), gt, ign)
+    _, want = brute_force_rule2(priors, gt, ign, RPN_CFG, 0.5, 64)
+    assert torch.equal(ref.gt_inds, want) and (want == -1).any()
+    for kw in (dict(chunk_size=1), dict(chunk_size=17), dict(gpu_assign_thr=2)):
+        a = ScaleAwareMaxIoUAssigner(**RPN_CFG, **IOF_ON, **kw)
+        a.dense_pairs = dense_pairs
+        assert_same(a.assign(instances(priors=priors), gt, ign), ref)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10**6), thr=st.sampled_from([0.0, 0.25, 0.5, 0.9, 1.0]),
+       max_scale=st.sampled_from([8.0, 32.0, 64.0, float('inf')]),
+       bad=st.sampled_from(['none', 'nan', 'negative', 'zero']), size=st.sampled_from([50, 400]),
+       grid=st.booleans(), dense_pairs=st.sampled_from([0, 2**16]))
+def test_property_contains_invalid_matches_brute_force(seed, thr, max_scale, bad, size, grid,
+                                                       dense_pairs):
+    # size 400 spreads the boxes (the sparse x1-window path runs), grid makes edges touch
+    gen = torch.Generator().manual_seed(seed)
+    priors = rand_boxes(gen, 60, size=size, max_side=60)
+    ign = torch.cat([rand_boxes(gen, 3, size=size, max_side=12), rand_boxes(gen, 1, size=size)])
+    if grid:
+        priors, ign = (priors / 4).round() * 4, (ign / 2).round() * 2
+    if bad == 'nan':
+        priors[::7, 2] = float('nan')
+        ign[0, 3] = float('nan')
+    elif bad == 'negative':
+        priors[::5, 0] = priors[::5, 2] + 3
+        ign[1, 1] = ign[1, 3] + 2
+    elif bad == 'zero':
+        priors[::6, 3] = priors[::6, 1]
+        ign[2, 2] = ign[2, 0]
+    a = ScaleAwareMaxIoUAssigner(**RPN_CFG, invalid_iof_thr=thr, small_prior_max_scale=max_scale,
+                                 chunk_size=11)
+    a.dense_pairs = dense_pairs  # 0: the x1-window path whenever it saves half the pairs
+    w = (priors[:, 2] - priors[:, 0]).clamp(min=0)
+    h = (priors[:, 3] - priors[:, 1]).clamp(min=0)
+    small = torch.sqrt(w * h) <= max_scale * (1 + SCALE_RTOL)
+    want = small & (bbox_overlaps(ign, priors, mode='iof') > thr).any(0)
+    assert torch.equal(a.contains_invalid(priors, ign), want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10**6), thr=st.sampled_from([0.0, 0.3, 0.5, 0.8]),
+       max_scale=st.sampled_from([16.0, 40.0, 64.0, float('inf')]), n_gt=st.integers(0, 3),
+       n_ign=st.integers(0, 5), cfg=st.sampled_from(CFGS))
+def test_property_rule2_superset_and_no_contained_negative(seed, thr, max_scale, n_gt, n_ign,
+                                                           cfg):
+    gen = torch.Generator().manual_seed(seed)
+    priors = rand_boxes(gen, 80, size=80, max_side=70)
+    gt = instances(bboxes=rand_boxes(gen, n_gt, size=80, max_side=50),
+                   labels=torch.randint(0, 5, (n_gt, ), generator=gen))
+    ign = instances(bboxes=rand_boxes(gen, n_ign, size=80, max_side=16))
+    pred = instances(priors=priors)
+    off = ScaleAwareMaxIoUAssigner(**cfg, chunk_size=13).assign(pred, gt, ign)
+    on = ScaleAwareMaxIoUAssigner(**cfg, invalid_iof_thr=thr, small_prior_max_scale=max_scale,
+                                  chunk_size=13).assign(pred, gt, ign)
+    # ignored set only grows; nothing else changes (positives stay positive)
+    assert ((off.gt_inds == -1) <= (on.gt_inds == -1)).all()
+    changed = on.gt_inds != off.gt_inds
+    assert (off.gt_inds[changed] == 0).all() and (on.gt_inds[changed] == -1).all()
+    # no small prior that contains an ignored GT is trained as background
+    if n_ign:
+        scale = torch.sqrt((priors[:, 2] - priors[:, 0]) * (priors[:, 3] - priors[:, 1]))
+        contains = (bbox_overlaps(ign.bboxes, priors, mode='iof') > thr).any(dim=0)
+        assert not (on.gt_inds[contains & (scale <= max_scale)] == 0).any()
+    _, want = brute_force_rule2(priors, gt, ign, cfg, thr, max_scale, chunk_size=13)
+    assert torch.equal(on.gt_inds, want)
+
+
+def test_every_nominal_64px_fpn_anchor_counts_as_small():
+    # float32 anchor coordinates put nominal 64 px anchors (ratios 0.5, 2) slightly above 64
+    from mmdet.models.task_modules.prior_generators import AnchorGenerator
+    gen = AnchorGenerator(strides=[4, 8, 16], ratios=[0.5, 1.0, 2.0], scales=[8])
+    p3 = gen.grid_priors([(100, 167), (50, 84), (25, 42)], device='cpu')[1]  # 64 px level
+    centers = (p3[:, :2] + p3[:, 2:]) / 2
+    ign = torch.cat([centers - 3, centers + 3], dim=1)  # a 6x6 ignored GT at every center
+    a = ScaleAwareMaxIoUAssigner(**RPN_CFG, **IOF_ON)
+    assert a.contains_invalid(p3, ign).all()
+    assert not ScaleAwareMaxIoUAssigner(**RPN_CFG, invalid_iof_thr=0.5,
+                                        small_prior_max_scale=63.9).contains_invalid(p3, ign).any()
+
+
+class RecordingCalculator:
+    """Wraps an iou_calculator and records the ``is_aligned`` flag of every call."""
+
+    def __init__(self, calc):
+        self.calc, self.aligned = calc, []
+
+    def __call__(self, *args, is_aligned=False, **kwargs):
+        self.aligned.append(is_aligned)
+        return self.calc(*args, is_aligned=is_aligned, **kwargs)
+
+
+@pytest.mark.parametrize('chunk_size', [1, 7, 2**22])
+@pytest.mark.parametrize('layout', ['sparse', 'dense'])
+def test_contains_invalid_window_and_dense_paths_match_brute_force(chunk_size, layout):
+    gen = torch.Generator().manual_seed(21)
+    if layout == 'sparse':  # anchors over a wide image, tiny ignored GT: few pairs in windows
+        priors = rand_boxes(gen, 3000, size=1300, max_side=60)
+        ign = rand_boxes(gen, 12, size=1300, max_side=14)
+    else:  # everything piled up: windows hold (nearly) every pair
+        priors = rand_boxes(gen, 300, size=30, max_side=60)
+        ign = rand_boxes(gen, 6, size=30, max_side=14)
+    priors = torch.cat([priors, ign - 3, ign + torch.tensor([-20., -20., 20., 20.])])
+    a = ScaleAwareMaxIoUAssigner(**RPN_CFG, **IOF_ON, chunk_size=chunk_size)
+    a.dense_pairs = 0  # small inputs: force the windows to be considered
+    a.iou_calculator = RecordingCalculator(a.iou_calculator)
+    got = a.contains_invalid(priors, ign)
+    small = torch.sqrt((priors[:, 2] - priors[:, 0]) * (priors[:, 3] - priors[:, 1])) <= 64
+    want = small & (bbox_overlaps(ign, priors, mode='iof') > 0.5).any(dim=0)
+    assert torch.equal(got, want) and want.any() and not want.all()
+    assert set(a.iou_calculator.aligned) == {layout == 'sparse'}
+
+
+def test_window_reaches_back_by_the_widest_prior():
+    # the widest small prior (90x45, scale 63.6) starts 82 px left of a 7x7 ignored GT it holds;
+    # the other priors lie far away so the x1-window path runs
+    far = torch.arange(40, dtype=torch.float32)[:, None] * 40 + torch.tensor([300., 0, 320, 20])
+    priors = torch.cat([torch.tensor([[0., 0., 90., 45.]]), far])
+    ign = torch.tensor([[82., 10., 89., 17.]])
+    a = ScaleAwareMaxIoUAssigner(**RPN_CFG, **IOF_ON)
+    a.dense_pairs = 0
+    a.iou_calculator = RecordingCalculator(a.iou_calculator)
+    got = a.contains_invalid(priors, ign)
+    assert got.tolist() == [True] + [False] * 40 and a.iou_calculator.aligned == [True]
+    # few pairs: computed all at once, same answer
+    b = ScaleAwareMaxIoUAssigner(**RPN_CFG, **IOF_ON)
+    b.iou_calculator = RecordingCalculator(b.iou_calculator)
+    assert torch.equal(b.contains_invalid(priors, ign), got) and b.iou_calculator.aligned == [False]
+    # rule off: contains_invalid finds nothing
+    assert not ScaleAwareMaxIoUAssigner(**RPN_CFG).contains_invalid(priors, ign).any()

@@ -15,7 +15,7 @@ from mmdet.registry import TASK_UTILS
 
 import mmdet_scalenorm  # noqa: F401
 from mmdet_scalenorm.models.task_modules.samplers import ValidRangeSampler
-from mmdet_scalenorm.scale import box_scale
+from mmdet_scalenorm.scale import box_scale, valid_gt_mask
 
 ASSIGNER = MaxIoUAssigner(pos_iou_thr=0.5, neg_iou_thr=0.5, min_pos_iou=0.5,
                           match_low_quality=False)
@@ -158,9 +158,11 @@ def test_property_only_in_range_candidates_are_sampled(seed, lo, width, add_gt, 
     sampler = ValidRangeSampler(num=num, pos_fraction=0.5, add_gt_as_proposals=add_gt,
                                 valid_range=rng)
     res, after = run(sampler, props, gt, assign, seed)
-    assert ((box_scale(res.priors) >= rng[0]) & (box_scale(res.priors) <= rng[1])).all()
+    # the rule is computed in float64 (as valid_gt_mask)
+    sampled = box_scale(res.priors.double())
+    assert ((sampled >= rng[0]) & (sampled <= rng[1])).all()
     candidates = torch.cat([gt.bboxes, props.priors]) if add_gt else props.priors
-    scales = box_scale(candidates)
+    scales = box_scale(candidates.double())
     assert (after.gt_inds[res.pos_inds] > 0).all() and (after.gt_inds[res.neg_inds] == 0).all()
     # when the in-range positives are fewer than the quota, all of them are taken
     inside = (scales >= rng[0]) & (scales <= rng[1])
@@ -168,3 +170,22 @@ def test_property_only_in_range_candidates_are_sampled(seed, lo, width, add_gt, 
     assert res.pos_inds.numel() == min(n_pos, int(num * 0.5))
     n_neg = int(((after.gt_inds == 0) & inside).sum())
     assert res.neg_inds.numel() == min(n_neg, num - res.pos_inds.numel())
+
+
+def test_float32_box_on_the_edge_agrees_with_valid_gt_mask():
+    """A float32 box whose float64 scale is exactly ``hi`` (or ``lo``): in float32 its scale
+    rounds to 49.4983864 > hi, but the rule is computed in float64, as valid_gt_mask does, so a
+    GT that MarkValidRange keeps is also selectable here."""
+    box = torch.tensor([[0., 0., 49.9, 49.1]])  # float32 coordinates
+    s64 = math.sqrt(float(box[0, 2]) * float(box[0, 3]))
+    assert float(box_scale(box)[0]) > s64  # float32 would put it outside (0, s64)
+    gt = InstanceData(bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long))
+    assign = ASSIGNER.assign(InstanceData(priors=box), gt)
+    sampler = ValidRangeSampler(num=4, pos_fraction=0.5)
+    for rng in ((0, s64), (s64, math.inf)):
+        assert valid_gt_mask(box, *rng).tolist() == [True]
+        res, _ = run(sampler, InstanceData(priors=box), gt, assign, 0, valid_range=rng)
+        assert res.neg_inds.tolist() == [0]
+    res, _ = run(sampler, InstanceData(priors=box), gt, assign, 0,
+                 valid_range=(0, math.nextafter(s64, 0)))
+    assert res.neg_inds.numel() == 0 and not valid_gt_mask(box, 0, math.nextafter(s64, 0))[0]

@@ -293,3 +293,44 @@ def test_tools_test_tta_end_to_end(tmp_path, synthetic_tiny):
     m = re.search(r'coco/bbox_mAP: (-?[\d.]+)', out)
     assert m, out[-3000:]
     assert -1.0 <= float(m.group(1)) <= 1.0
+
+
+def test_snip_range_with_anisotropic_scale_factor():
+    # scale_ranges in original pixels: (40, 160) is (80, 320) in a view with (sx, sy) = (4, 1)
+    # (range_in_pixels); a detection's view scale is box_scale(original box) * 2, so the filter
+    # is the original-pixel comparison: sides 40 and 160 kept (closed), 39 and 161 dropped
+    s = view([square(0, 0, 40), square(50, 0, 39), [0, 0, 160, 160], [0, 0, 161, 161]],
+             labels=[0, 1, 2, 3])
+    s.set_metainfo(dict(scale_factor=(4.0, 1.0)))
+    out = merge(build(tta_cfg=HARD, scale_ranges=[(40, 160)]), [s])
+    assert sorted(out.labels.tolist()) == [0, 2]
+
+
+def test_view_filter_is_mark_valid_range_rule_in_view_pixels():
+    """Per view, a detection is kept iff MarkValidRange (the GT rule of training) would keep the
+    same box in that view's pixels: range_in_pixels for the range, sqrt(w*h) in view pixels.
+    Integer boxes and scale factors with an exact sqrt(sx*sy), so edges are hit exactly."""
+    import numpy as np
+    from mmdet.structures.bbox import HorizontalBoxes
+
+    from mmdet_scalenorm.datasets.transforms import MarkValidRange
+    g = torch.Generator().manual_seed(0)
+    for trial in range(30):
+        reference = ('resized', 'original')[trial % 2]
+        lo = int(torch.randint(0, 30, (1, ), generator=g))
+        rng = (lo, lo + int(torch.randint(0, 40, (1, ), generator=g)))
+        n = 25
+        xy = torch.randint(0, 100, (n, 2), generator=g).float()
+        wh = torch.randint(1, 60, (n, 2), generator=g).float()
+        boxes = torch.cat([xy, xy + wh], 1)
+        for sf in ((2.0, 2.0), (0.5, 0.5), (4.0, 1.0), (1.0, 1.0), (0.25, 4.0)):
+            s = view(boxes, labels=torch.arange(n))  # one label each: NMS suppresses nothing
+            s.set_metainfo(dict(scale_factor=sf))
+            kw = dict(valid_range=rng) if reference == 'resized' else dict(scale_ranges=[rng])
+            out = merge(build(tta_cfg=HARD, **kw), [s])
+            resized = (boxes * torch.tensor([*sf, *sf])).numpy()
+            res = dict(gt_bboxes=HorizontalBoxes(resized), scale_factor=sf,
+                       gt_bboxes_labels=np.zeros(n, np.int64))
+            res = MarkValidRange(rng, reference, keep_empty=True)(res)
+            expected = np.flatnonzero(~res['gt_ignore_flags']).tolist()
+            assert sorted(out.labels.tolist()) == expected, (reference, rng, sf)

@@ -13,6 +13,12 @@ below ``lo`` while keeping it valid (>= ``min_overlap`` inside), or a sampler ra
 differently from ``MarkValidRange``'s. Such a GT keeps assigning labels to proposals but is, like
 any other proposal outside the range, never sampled as a RoI itself.
 
+This is the proposal rule, not the GT rule (:func:`mmdet_scalenorm.scale.valid_gt_mask`, applied by
+``MarkValidRange``): it is ``box_scale`` + ``in_range`` only, computed in float64 like the GT rule;
+a NaN proposal is never in range, a degenerate one has scale 0 (in range only when ``lo == 0``).
+The range needs no conversion (``range_in_pixels``): it is already in pixels of the current image
+(``MarkValidRange`` writes ``valid_range`` after converting it).
+
 With an unbounded range ``(0, inf)`` the sampler is :class:`RandomSampler` call for call (same
 torch seed, same indices, same :class:`SamplingResult`); with a bounded range it draws from the
 same generator, over the in-range candidates only.
@@ -81,7 +87,9 @@ class ValidRangeSampler(RandomSampler):
         """A view of ``assign_result`` where out-of-range candidates are marked ignore (-1)."""
         if scale_range is None or bboxes is None:
             return assign_result
-        scales = box_scale(get_box_tensor(bboxes))
+        # float64, as valid_gt_mask: a GT added as a proposal exactly on an edge of the range
+        # gets the same answer here as in MarkValidRange
+        scales = box_scale(get_box_tensor(bboxes).double())
         out = ~in_range(scales, *scale_range)
         if not bool(out.any()):
             return assign_result

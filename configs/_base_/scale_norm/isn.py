@@ -1,0 +1,45 @@
+# ISN (Instance Scale Normalization, ISN §3.3 and §4.1), stated once. This base holds variables
+# only (mmengine forbids one key in two sibling bases): a leaf config lists it beside its mmdet
+# model/dataset bases and places the pieces, e.g.
+#   model = dict(roi_head=dict(type='ScaleNormRoIHead'),
+#                train_cfg=dict(rpn=dict(assigner={{_base_.isn_assigner}}), ...))
+# The training path is SNIPER's: ChipDataset enumerates every (image, scale, chip) of an epoch.
+
+# Omega = {4, 2, 1, 0.5, 0.25} and the ISN range [16, 560] in RESIZED pixels (ISN §4.1, §4.2.1).
+isn_factors = (4.0, 2.0, 1.0, 0.5, 0.25)
+isn_range = (16, 560)
+# "patch size 576 used in ISN training" (ISN §4.2.4): 576-px chips on a 32-px grid.
+chip_size = 576
+chip_stride = 32
+# SNIPER negative chips: a proposals file written by tools/misc/dump_proposals.py from a short
+# RPN training (None: positive chips only), and the negative chips drawn per image and epoch.
+neg_proposals_file = None
+neg_chips_per_image = 2
+
+# Assigner of the RPN and the R-CNN head: priors with IoU > 0.3 to an invalid GT are ignored
+# (SNIP §6.1, positives included), and priors of scale <= 64 px that contain more than half of
+# an invalid GT are never trained as background (the IoU rule cannot fire for invalid GT below
+# ~17 px with 32-px anchors).
+isn_assigner = dict(
+    type='ScaleAwareMaxIoUAssigner',
+    invalid_iou_thr=0.3,
+    invalid_iof_thr=0.5,
+    small_prior_max_scale=64)
+# ISN replaces the NMS after the detection head with soft-NMS (ISN §4.1), in every view.
+isn_rcnn_nms = dict(
+    type='soft_nms', iou_threshold=0.5, method='gaussian', sigma=0.5, min_score=1e-3)
+
+# Packing keeps the scale metadata: ScaleNormRoIHead reads each image's `valid_range`.
+isn_meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
+                 'flip_direction', 'valid_range', 'valid_range_info', 'chip', 'chip_type')
+# The chip pipeline of ChipDataset: only the chip's pixels are resized (ResizeToChipScale),
+# GT outside the range are marked invalid (kept as ignored), the enumerated chip is cropped.
+isn_chip_pipeline = [
+    dict(type='LoadImageFromFileOrSkip'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='ResizeToChipScale'),
+    dict(type='MarkValidRange', valid_range=isn_range, reference='resized', keep_empty=True),
+    dict(type='SampleChip', chip_size=chip_size, stride=chip_stride),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs', meta_keys=isn_meta_keys),
+]
