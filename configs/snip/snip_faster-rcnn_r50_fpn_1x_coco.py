@@ -45,9 +45,6 @@ train_pipeline = [
         ] for scale, rng in snip_scales]),
     dict(type='SampleChip', chip_size=chip_size),
     dict(type='RandomFlip', prob=0.5),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
-                   'flip_direction', 'valid_range', 'valid_range_info', 'chip', 'chip_type')),
+    dict(type='PackScaleNormInputs'),  # keeps the per-image valid_range for the sampler
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -15,10 +15,7 @@ mst_pipeline = [
     dict(type='ResizeToChipScale'),
     dict(type='SampleChip', chip_size={{_base_.chip_size}}, stride={{_base_.chip_stride}}),
     dict(type='RandomFlip', prob=0.5),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
-                   'flip_direction', 'chip', 'chip_type')),
+    dict(type='PackScaleNormInputs'),
 ]
 train_dataloader = dict(
     batch_sampler=None,

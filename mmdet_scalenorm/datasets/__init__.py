@@ -1,4 +1,4 @@
 from . import transforms  # noqa: F401
 from .chip_dataset import ChipDataset  # noqa: F401
 from . import samplers  # noqa: F401
-from .samplers import ChipEpochSampler, ChipInfiniteSampler  # noqa: F401
+from .samplers import ChipEpochSampler, ChipInfiniteSampler, ChipScaleBatchSampler  # noqa: F401

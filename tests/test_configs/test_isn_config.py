@@ -33,10 +33,11 @@ def test_isn_settings(cfg):
     assert ds.dataset.type == 'CocoDataset' and ds.dataset.pipeline == []
     types = [t['type'] for t in ds.pipeline]
     assert types == ['LoadImageFromFileOrSkip', 'LoadAnnotations', 'ResizeToChipScale',
-                     'MarkValidRange', 'SampleChip', 'RandomFlip', 'PackDetInputs']
+                     'MarkValidRange', 'SampleChip', 'RandomFlip', 'PackScaleNormInputs']
     mark, chip, _, pack = ds.pipeline[3:]
     assert tuple(mark.valid_range) == (16, 560) and chip.chip_size == 576
-    assert {'valid_range', 'valid_range_info', 'chip'} <= set(pack.meta_keys)
+    from mmdet.registry import TRANSFORMS
+    assert {'valid_range', 'valid_range_info', 'chip'} <= set(TRANSFORMS.build(pack).meta_keys)
     # soft-NMS replaces the NMS after the detection head (ISN §4.1)
     assert cfg.model.test_cfg.rcnn.nms.type == 'soft_nms'
     tc = cfg.model.train_cfg

@@ -29,9 +29,6 @@ isn_assigner = dict(
 isn_rcnn_nms = dict(
     type='soft_nms', iou_threshold=0.5, method='gaussian', sigma=0.5, min_score=1e-3)
 
-# Packing keeps the scale metadata: ScaleNormRoIHead reads each image's `valid_range`.
-isn_meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
-                 'flip_direction', 'valid_range', 'valid_range_info', 'chip', 'chip_type')
 # The chip pipeline of ChipDataset: only the chip's pixels are resized (ResizeToChipScale),
 # GT outside the range are marked invalid (kept as ignored), the enumerated chip is cropped.
 isn_chip_pipeline = [
@@ -41,5 +38,5 @@ isn_chip_pipeline = [
     dict(type='MarkValidRange', valid_range=isn_range, reference='resized', keep_empty=True),
     dict(type='SampleChip', chip_size=chip_size, stride=chip_stride),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs', meta_keys=isn_meta_keys),
+    dict(type='PackScaleNormInputs'),  # keeps valid_range: ScaleNormRoIHead reads it
 ]

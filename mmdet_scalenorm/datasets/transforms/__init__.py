@@ -3,3 +3,4 @@ from .valid_range import MarkValidRange  # noqa: F401
 from .chip import SampleChip  # noqa: F401
 from .resize_to_chip_scale import ResizeToChipScale  # noqa: F401
 from .loading import LoadImageFromFileOrSkip  # noqa: F401
+from .formatting import PackScaleNormInputs  # noqa: F401

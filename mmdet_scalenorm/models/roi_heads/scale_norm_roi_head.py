@@ -6,6 +6,12 @@ image as ``valid_range`` metainfo (SNIP: a different range per pyramid scale; IS
 this head passes it to the sampler (``ValidRangeSampler``) image by image. Images without the key
 use the sampler's configured range; samplers without a ``valid_range`` argument are called exactly
 as :class:`StandardRoIHead` calls them.
+
+No silent switch-off: when the sampler takes a range but has none configured
+(``ValidRangeSampler().range_configured`` is False) and an image comes without ``valid_range``
+metainfo (e.g. a ``PackDetInputs`` whose ``meta_keys`` drop it), the R-CNN range rule would be off
+without a word, so :meth:`loss` raises ``ValueError`` naming the key and the fixes
+(``PackScaleNormInputs``, or a range on the sampler; ``(0, 'inf')`` turns the rule off on purpose).
 """
 import inspect
 from typing import List, Tuple
@@ -51,7 +57,19 @@ class ScaleNormRoIHead(StandardRoIHead):
             rpn_results.priors = rpn_results.pop('bboxes')
             assign_result = self.bbox_assigner.assign(rpn_results, batch_gt_instances[i],
                                                       batch_gt_instances_ignore[i])
-            extra = dict(valid_range=batch_img_metas[i].get('valid_range')) if pass_range else {}
+            extra = {}
+            if pass_range:
+                extra = dict(valid_range=batch_img_metas[i].get('valid_range'))
+                if extra['valid_range'] is None and \
+                        not getattr(self.bbox_sampler, 'range_configured', True):
+                    raise ValueError(
+                        f"ScaleNormRoIHead: image img_id={batch_img_metas[i].get('img_id')!r} "
+                        "has no 'valid_range' metainfo and the R-CNN sampler "
+                        f'({type(self.bbox_sampler).__name__}) has no valid_range configured, '
+                        'so the R-CNN range rule would silently be off. Pack with '
+                        "PackScaleNormInputs (or keep 'valid_range' in PackDetInputs' meta_keys) "
+                        'after MarkValidRange, or set train_cfg.rcnn.sampler.valid_range=(lo, '
+                        "hi); (0, 'inf') switches the rule off explicitly")
             sampling_results.append(
                 self.bbox_sampler.sample(assign_result, rpn_results, batch_gt_instances[i],
                                          feats=[lvl_feat[i][None] for lvl_feat in x], **extra))

@@ -70,7 +70,8 @@ def test_same_losses_as_standard_roi_head_without_range(fname):
     base = MODELS.build(cfg)
     ours_cfg = copy.deepcopy(cfg)
     ours_cfg.update(type='ScaleNormRoIHead')
-    ours_cfg.train_cfg.sampler.type = 'ValidRangeSampler'
+    # the rule switched off on purpose: an explicit unbounded range
+    ours_cfg.train_cfg.sampler.update(type='ValidRangeSampler', valid_range=(0, 'inf'))
     ours = MODELS.build(ours_cfg)
     ours.load_state_dict(base.state_dict())
     assert isinstance(ours, ScaleNormRoIHead)
@@ -130,3 +131,20 @@ def test_mask_branch_with_range_trains():
     total = sum(v.sum() for v in losses.values())
     total.backward()
     assert head.mask_head.conv_logits.weight.grad is not None
+
+
+def test_no_range_anywhere_is_an_error_not_a_silent_switch_off():
+    """ValidRangeSampler without a configured range + an image without ``valid_range`` metainfo
+    (a packer that dropped it): the first training step raises, naming the key and the fixes."""
+    cfg = roi_head_cfg('faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py')
+    cfg.update(type='ScaleNormRoIHead')
+    cfg.train_cfg.sampler.update(type='ValidRangeSampler')  # range from the images (SNIP)
+    head = MODELS.build(cfg)
+    assert not head.bbox_sampler.range_configured
+    feats, samples = make_batch(ranges=((20.0, 60.0), None))
+    samples[1].set_metainfo(dict(img_id=7))
+    with pytest.raises(ValueError, match=r"img_id=7.*'valid_range' metainfo.*PackScaleNormInputs"):
+        losses_of(head, feats, samples)
+    # with the range in every image's metainfo it trains
+    feats, samples = make_batch(ranges=((20.0, 60.0), (0.0, 40.0)))
+    assert all(torch.isfinite(v).all() for v in losses_of(head, feats, samples).values())

@@ -45,10 +45,13 @@ class ValidRangeSampler(RandomSampler):
 
     Args:
         num, pos_fraction, neg_pos_ub, add_gt_as_proposals: as :class:`RandomSampler`.
-        valid_range (tuple): ``(lo, hi)`` closed range of ``sqrt(w*h)`` in pixels of the current
-            (resized) image, ``0 <= lo <= hi``, ``hi`` may be ``inf``. Default ``(0, inf)``:
-            no restriction. :meth:`sample` can override it per call (``ScaleNormRoIHead`` passes
-            the image's ``valid_range`` metainfo written by ``MarkValidRange``).
+        valid_range (tuple, optional): ``(lo, hi)`` closed range of ``sqrt(w*h)`` in pixels of
+            the current (resized) image, ``0 <= lo <= hi``, ``hi`` may be ``inf``. :meth:`sample`
+            can override it per call (``ScaleNormRoIHead`` passes the image's ``valid_range``
+            metainfo written by ``MarkValidRange``). Default None: no restriction of its own
+            (:class:`RandomSampler` exactly), and ``range_configured`` is False, so
+            ``ScaleNormRoIHead`` requires the range from each image's metainfo; ``(0, 'inf')``
+            switches the rule off explicitly.
     """
 
     def __init__(self,
@@ -56,11 +59,14 @@ class ValidRangeSampler(RandomSampler):
                  pos_fraction: float,
                  neg_pos_ub: int = -1,
                  add_gt_as_proposals: bool = True,
-                 valid_range=UNBOUNDED,
+                 valid_range=None,
                  **kwargs):
         super().__init__(num=num, pos_fraction=pos_fraction, neg_pos_ub=neg_pos_ub,
                          add_gt_as_proposals=add_gt_as_proposals, **kwargs)
-        self.valid_range = parse_range(valid_range, 'valid_range')
+        #: whether a range was configured (else the range must come with each image)
+        self.range_configured = valid_range is not None
+        self.valid_range = parse_range(UNBOUNDED if valid_range is None else valid_range,
+                                       'valid_range')
 
     def sample(self,
                assign_result: AssignResult,
