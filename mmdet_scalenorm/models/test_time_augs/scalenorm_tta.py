@@ -26,6 +26,12 @@ ISN range will be kept for post-processing".  This model wraps a detector the wa
      ``V`` views and ``R`` ranges view ``v`` uses ``scale_ranges[v // (V // R)]``.  ``V`` must be a
      multiple of ``R`` (``ValueError`` otherwise).
    * neither: no filter (the rule is switched off).
+
+   A view whose metainfo carries its own ``valid_range`` (written by ``MarkValidRange`` in the
+   view's pipeline, already in the view's resized pixels, and kept by ``PackScaleNormInputs``)
+   uses that range and nothing else: the range travels with the view, as in training, so the order
+   of the ``Resize`` list cannot mis-assign ranges (``configs/_base_/tta/snip_tta.py`` does this:
+   each view is ``Compose([Resize, MarkValidRange])``).
 3. Detections with NaN/inf boxes or scores are dropped with a warning.
 4. The survivors of every view are merged class-aware with soft-NMS
    (:func:`mmdet_scalenorm.ops.batched_soft_nms`, ``nms.type='soft_nms'``) or hard NMS
@@ -176,6 +182,9 @@ class ScaleNormTTAModel(DetTTAModel):
     # ---------------------------------------------------------------- per view
     def _view_range(self, view: int, num_views: int, meta: dict):
         """``(lo, hi, reference)`` for a view, or ``None`` when no range applies."""
+        if meta.get('valid_range') is not None:  # the view's own range, in its resized pixels
+            rng = parse_range(meta['valid_range'], 'valid_range')
+            return (*rng, 'resized') if not is_unbounded(rng) else None
         if self.valid_range is not None:
             return (*self.valid_range, 'resized') if not is_unbounded(self.valid_range) else None
         if self.scale_ranges is not None:

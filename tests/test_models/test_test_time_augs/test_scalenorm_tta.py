@@ -334,3 +334,47 @@ def test_view_filter_is_mark_valid_range_rule_in_view_pixels():
             res = MarkValidRange(rng, reference, keep_empty=True)(res)
             expected = np.flatnonzero(~res['gt_ignore_flags']).tolist()
             assert sorted(out.labels.tolist()) == expected, (reference, rng, sf)
+
+
+def test_view_metainfo_range_is_used_whatever_the_view_order():
+    """SNIP views that carry their own ``valid_range`` (MarkValidRange in the view pipeline,
+    resized pixels): reordering the views gives the same merge, and the metainfo wins over the
+    model's order-based ``scale_ranges``."""
+    ranges = [(0, 80), (40, 160), (120, math.inf)]
+    small, mid, big, huge = square(0, 0, 30), square(100, 0, 80), square(0, 0, 100), \
+        [0, 0, 200, 100]
+    views = []
+    for si, f in enumerate((2.0, 1.0, 0.5)):
+        v = view([small, mid, big, huge], scores=[0.9 - 0.3 * si] * 4, labels=[0, 1, 2, 3], f=f)
+        lo, hi = ranges[si]
+        v.set_metainfo(dict(valid_range=(lo * f, hi * f)))  # MarkValidRange, reference original
+        views.append(v)
+    want = {0: 0.9, 1: 0.9, 2: 0.6, 3: 0.6}  # as test_snip_ranges_by_view_order_in_original_pixels
+    for order in ([0, 1, 2], [2, 0, 1], [1, 2, 0]):
+        for kw in (dict(), dict(scale_ranges=[(0, 1), (0, 1), (0, 1)])):
+            out = merge(build(tta_cfg=HARD, **kw), [views[i] for i in order])
+            got = {int(lab): round(float(sc), 3) for lab, sc in zip(out.labels, out.scores)}
+            assert got == want, (order, kw)
+
+
+def test_snip_tta_config_views_carry_their_ranges(synthetic_tiny):
+    """The shipped SNIP TTA pipeline on a real image: each view's packed metainfo holds its
+    scale's original-pixel range converted to that view's pixels."""
+    import os.path as osp
+    from mmengine.config import Config
+    from mmengine.dataset import Compose
+    from mmengine.registry import init_default_scope
+    from tests._tiny_config import REPO
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'snip', 'snip_faster-rcnn_r50_fpn_1x_coco.py'))
+    assert 'scale_ranges' not in cfg.tta_model
+    img = osp.join(synthetic_tiny['train_img'], sorted(__import__('os').listdir(
+        synthetic_tiny['train_img']))[0])
+    out = Compose(cfg.tta_pipeline)(dict(img_path=img, img_id=0))
+    metas = [s.metainfo for s in out['data_samples']]
+    assert len(metas) == 3
+    for meta, (lo, hi) in zip(metas, [(0, 80), (40, 160), (120, math.inf)]):
+        f = math.sqrt(meta['scale_factor'][0] * meta['scale_factor'][1])
+        assert meta['valid_range_info']['reference'] == 'original'
+        assert math.isclose(meta['valid_range'][0], lo * f)
+        assert math.isinf(hi) or math.isclose(meta['valid_range'][1], hi * f)
