@@ -6,7 +6,7 @@ makes CPU runs slow (image size, RoIs, iterations), so the tests exercise the sh
 import os.path as osp
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-BASELINE = osp.join(REPO, 'configs', 'synthetic', 'faster-rcnn_r18-tiny_fpn_1k_synthetic.py')
+BASELINE = osp.join(REPO, 'configs', 'synthetic', 'faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py')
 
 
 def write_tiny_config(path, data, base=BASELINE, max_iters=4, ckpt_interval=2, extra=''):

@@ -21,7 +21,7 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(REPO, 'configs', 'synthetic',
-                          'isn_faster-rcnn_r18-tiny_fpn_1k_synthetic.py')
+                          'isn-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py')
 
 
 def parse_args(argv=None):

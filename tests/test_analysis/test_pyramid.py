@@ -14,7 +14,7 @@ from mmdet_scalenorm.analysis import (collect_scale_stats, format_scale_table, i
 from mmdet_scalenorm.scale import box_scale, in_range
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-ISN_CONFIG = osp.join(REPO, 'configs', 'isn', 'isn_faster-rcnn_r50_fpn_18e_coco.py')
+ISN_CONFIG = osp.join(REPO, 'configs', 'isn', 'isn-faster-rcnn_r50_fpn_18e_coco.py')
 CLASSES = ('disc', 'rectangle', 'triangle', 'star', 'figure')
 LOAD = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True)]
 TAIL = [dict(type='RandomFlip', prob=0.5), dict(type='PackDetInputs')]

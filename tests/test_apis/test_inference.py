@@ -12,7 +12,8 @@ from mmdet_scalenorm.apis import inference_scalenorm, init_scalenorm_detector
 from mmdet_scalenorm.models.test_time_augs import ScaleNormTTAModel
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-ISN_CFG = osp.join(REPO, 'configs', 'synthetic', 'isn_faster-rcnn_r18-tiny_fpn_1k_synthetic.py')
+ISN_CFG = osp.join(REPO, 'configs', 'synthetic',
+                   'isn-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py')
 SMALL = dict(model=dict(test_cfg=dict(rpn=dict(nms_pre=50, max_per_img=20),
                                       rcnn=dict(score_thr=0.0, max_per_img=20))))
 
@@ -79,7 +80,7 @@ def test_without_tta_is_mmdet_inference(tmp_path):
 
 
 def test_config_without_tta_raises():
-    base = osp.join(REPO, 'configs', 'synthetic', 'faster-rcnn_r18-tiny_fpn_1k_synthetic.py')
+    base = osp.join(REPO, 'configs', 'synthetic', 'faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py')
     with pytest.raises(ValueError, match='tta_model'):
         init_scalenorm_detector(base, None, tta=True)
 

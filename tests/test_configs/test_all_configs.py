@@ -15,8 +15,8 @@ CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), r
 
 def test_configs_found():
     names = {osp.relpath(p, osp.join(REPO, 'configs')) for p in CONFIGS}
-    assert 'isn/isn_faster-rcnn_r50_fpn_18e_coco.py' in names
-    assert 'synthetic/isn_faster-rcnn_r18-tiny_fpn_1k_synthetic.py' in names
+    assert 'isn/isn-faster-rcnn_r50_fpn_18e_coco.py' in names
+    assert 'synthetic/isn-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py' in names
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, REPO))

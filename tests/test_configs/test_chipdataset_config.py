@@ -9,8 +9,8 @@ import torch
 
 from tests._tiny_config import REPO
 
-CFGS = [osp.join(REPO, 'configs', 'synthetic', f'{m}_faster-rcnn_r18-tiny_fpn_1k_synthetic.py')
-        for m in ('isn', 'mst')]
+CFGS = [osp.join(REPO, 'configs', 'synthetic',
+                 f'{m}-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py') for m in ('isn', 'ms')]
 
 
 @pytest.mark.parametrize('CFG', CFGS)

@@ -15,7 +15,7 @@ from mmengine.registry import init_default_scope
 from mmdet.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-ISN_CFG = osp.join(REPO, 'configs', 'isn', 'isn_faster-rcnn_r50_fpn_18e_coco.py')
+ISN_CFG = osp.join(REPO, 'configs', 'isn', 'isn-faster-rcnn_r50_fpn_18e_coco.py')
 
 
 @pytest.fixture(scope='module')

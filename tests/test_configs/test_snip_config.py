@@ -7,7 +7,7 @@ from mmengine.config import Config
 
 from tests._tiny_config import REPO
 
-CFG = f'{REPO}/configs/snip/snip_faster-rcnn_r50_fpn_1x_coco.py'
+CFG = f'{REPO}/configs/snip/snip-faster-rcnn_r50_fpn_1x_coco.py'
 RANGES = {(2000, 1400): (0, 80), (1200, 800): (40, 160), (800, 480): (120, math.inf)}
 
 

@@ -9,7 +9,8 @@ import torch
 
 from tests._tiny_config import REPO
 
-ISN_CFG = osp.join(REPO, 'configs', 'synthetic', 'isn_faster-rcnn_r18-tiny_fpn_1k_synthetic.py')
+ISN_CFG = osp.join(REPO, 'configs', 'synthetic',
+                   'isn-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py')
 
 
 def load_tool():

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-ISN_CONFIG = osp.join(REPO, 'configs', 'isn', 'isn_faster-rcnn_r50_fpn_18e_coco.py')
+ISN_CONFIG = osp.join(REPO, 'configs', 'isn', 'isn-faster-rcnn_r50_fpn_18e_coco.py')
 TOOLS = osp.join(REPO, 'tools', 'analysis_tools')
 
 

@@ -173,10 +173,11 @@ def test_mim_train_and_test_from_regular_install(tmp_path, synthetic_tiny):
     opts += [f'{k}.ann_file={root}annotations/instances_val.json'
              for k in ('val_evaluator', 'test_evaluator')]
     opts += ['train_cfg.max_iters=1', 'train_cfg.val_begin=100', 'param_scheduler=[]']
-    out = _run([mim, 'train', 'mmdet_scalenorm', 'isn_faster-rcnn_r18-tiny_fpn_1k_synthetic.py',
+    out = _run([mim, 'train', 'mmdet_scalenorm',
+                'isn-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
                 '--launcher', 'none', '--work-dir', str(tmp_path / 'byname'), '--cfg-options',
                 *opts], cwd=cwd, **env)
-    assert f'{mim_dir}/configs/synthetic/isn_faster-rcnn_r18-tiny_fpn_1k_synthetic.py' in out \
+    assert f'{mim_dir}/configs/synthetic/isn-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py' in out \
         or 'we find the config file in codebase mmdet_scalenorm' in out, out[-3000:]
     assert (tmp_path / 'byname' / 'iter_1.pth').exists()
     out = _run([mim, 'test', 'mmdet_scalenorm', str(cfg), '--checkpoint',

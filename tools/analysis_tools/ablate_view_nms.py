@@ -10,7 +10,7 @@ default data root is the synthetic benchmark generated with another seed (``--da
 Example::
 
     python tools/analysis_tools/ablate_view_nms.py \\
-        configs/synthetic/isn_faster-rcnn_r18-tiny_fpn_1k_synthetic.py CKPT \\
+        configs/synthetic/isn-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py CKPT \\
         --data-root data/synthetic_tune --data-seed 1 --num-val 40
 """
 import argparse

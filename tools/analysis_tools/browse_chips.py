@@ -18,7 +18,7 @@ pipeline has none).  One PNG per image, a grid with one panel per pyramid scale.
 Example::
 
     .venv/bin/python tools/analysis_tools/browse_chips.py \\
-        configs/isn/isn_faster-rcnn_r50_fpn_18e_coco.py --out-dir chips/ --num-images 4
+        configs/isn/isn-faster-rcnn_r50_fpn_18e_coco.py --out-dir chips/ --num-images 4
 """
 import argparse
 import math
@@ -55,7 +55,8 @@ def parse_args(argv=None):
     p.add_argument('--chip-size', type=int, default=512, help='when the config has no SampleChip')
     p.add_argument('--stride', type=int, default=32, help='when the config has no SampleChip')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config settings, e.g. train_dataloader.dataset.dataset.data_root=DIR')
+                   help='override config settings, e.g. '
+                   'train_dataloader.dataset.dataset.data_root=DIR')
     args = p.parse_args(argv)
     if args.num_images < 1:
         p.error(f'--num-images must be >= 1; got {args.num_images}')

@@ -33,9 +33,9 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SYN = osp.join(REPO, 'configs', 'synthetic')
-BASELINE_CFG = 'faster-rcnn_r18-tiny_fpn_1k_synthetic.py'
-MST_CFG = 'mst_faster-rcnn_r18-tiny_fpn_1k_synthetic.py'
-ISN_CFG = 'isn_faster-rcnn_r18-tiny_fpn_1k_synthetic.py'
+BASELINE_CFG = 'faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py'
+MST_CFG = 'ms-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py'
+ISN_CFG = 'isn-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py'
 SINGLE = 'single scale (x1)'
 MS_NO_RANGE = '5 scales, no range, soft-NMS'
 MS_ISN = '5 scales, ISN range, soft-NMS'

@@ -10,7 +10,7 @@ overall).  Prints a table of counts per scale.
 Example::
 
     .venv/bin/python tools/analysis_tools/scale_distribution.py \\
-        configs/isn/isn_faster-rcnn_r50_fpn_18e_coco.py --out scales.png --max-images 500 \\
+        configs/isn/isn-faster-rcnn_r50_fpn_18e_coco.py --out scales.png --max-images 500 \\
         --cfg-options train_dataloader.dataset.dataset.data_root=data/coco/
 """
 import argparse
@@ -45,7 +45,8 @@ def parse_args(argv=None):
     p.add_argument('--load-images', action='store_true',
                    help='decode every image (default: use the annotated image size, same result)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config settings, e.g. train_dataloader.dataset.dataset.data_root=DIR')
+                   help='override config settings, e.g. '
+                   'train_dataloader.dataset.dataset.data_root=DIR')
     args = p.parse_args(argv)
     if args.max_images is not None and args.max_images < 1:
         p.error(f'--max-images must be >= 1; got {args.max_images}')

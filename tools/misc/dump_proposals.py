@@ -10,7 +10,7 @@ original-image pixels, keyed by image file name, to OUT (pickle). Then train wit
 Example::
 
     python tools/misc/dump_proposals.py \\
-        configs/synthetic/isn_faster-rcnn_r18-tiny_fpn_1k_synthetic.py \\
+        configs/synthetic/isn-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py \\
         work_dirs/isn_short/iter_200.pth work_dirs/proposals.pkl --topk 100
 """
 import argparse

@@ -274,7 +274,8 @@ def test_tools_test_tta_end_to_end(tmp_path, synthetic_tiny):
     from mmdet.apis import init_detector
 
     from tests._tiny_config import REPO, write_tiny_config
-    isn = os.path.join(REPO, 'configs', 'synthetic', 'isn_faster-rcnn_r18-tiny_fpn_1k_synthetic.py')
+    isn = os.path.join(REPO, 'configs', 'synthetic',
+                       'isn-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py')
     cfg = write_tiny_config(
         tmp_path / 'tiny_isn.py', synthetic_tiny, base=isn,
         extra='model = dict(test_cfg=dict(rpn=dict(nms_pre=100, max_per_img=30), '
@@ -372,7 +373,7 @@ def test_snip_tta_config_views_carry_their_ranges(synthetic_tiny):
     from mmengine.registry import init_default_scope
     from tests._tiny_config import REPO
     init_default_scope('mmdet')
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'snip', 'snip_faster-rcnn_r50_fpn_1x_coco.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'snip', 'snip-faster-rcnn_r50_fpn_1x_coco.py'))
     assert 'scale_ranges' not in cfg.tta_model
     img = osp.join(synthetic_tiny['train_img'], sorted(__import__('os').listdir(
         synthetic_tiny['train_img']))[0])

@@ -6,7 +6,7 @@
 # 5-scale ISN test (configs/_base_/tta/isn_tta.py). Same model, budget and optimizer as the
 # baseline and MST configs.
 _base_ = [
-    './faster-rcnn_r18-tiny_fpn_1k_synthetic.py',
+    './faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
     '../_base_/tta/isn_tta.py',
     '../_base_/scale_norm/isn.py',
 ]

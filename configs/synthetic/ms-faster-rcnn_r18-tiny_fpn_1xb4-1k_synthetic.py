@@ -4,7 +4,7 @@
 # trained at every scale (chips cover every object that fits one), every detection of every scale
 # is merged. The difference to the ISN config is exactly the scale normalization.
 _base_ = [
-    './faster-rcnn_r18-tiny_fpn_1k_synthetic.py',
+    './faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
     '../_base_/tta/isn_tta.py',
     '../_base_/scale_norm/isn.py',
 ]
