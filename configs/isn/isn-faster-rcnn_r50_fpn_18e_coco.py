@@ -21,14 +21,7 @@ _base_ = [
 ]
 custom_imports = dict(imports=['mmdet_scalenorm'], allow_failed_imports=False)
 
-model = dict(
-    roi_head=dict(type='ScaleNormRoIHead'),
-    train_cfg=dict(
-        rpn=dict(assigner={{_base_.isn_assigner}}),
-        rcnn=dict(
-            assigner={{_base_.isn_assigner}},
-            sampler=dict(type='ValidRangeSampler', valid_range={{_base_.isn_range}}))),
-    test_cfg=dict(rcnn=dict(nms={{_base_.isn_rcnn_nms}})))
+model = {{_base_.isn_model}}
 
 train_dataloader = dict(
     batch_sampler=None,  # chips are square: no aspect-ratio grouping

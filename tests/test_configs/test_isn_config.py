@@ -155,8 +155,12 @@ def test_one_iteration_then_loss_decreases_on_fixed_batch(cfg, tmp_path):
 def test_metafile_lists_the_config_without_results():
     import yaml
     meta = yaml.safe_load(open(osp.join(REPO, 'configs', 'isn', 'metafile.yml')))
-    (model, ) = meta['Models']
-    assert model['In Collection'] == meta['Collections'][0]['Name'] == 'ISN'
-    assert osp.isfile(osp.join(REPO, model['Config']))
-    assert model['Metadata']['Epochs'] == Config.fromfile(ISN_CFG).train_cfg.max_epochs
-    assert 'Results' not in model and 'Weights' not in model  # not trained yet: no numbers
+    names = [m['Name'] for m in meta['Models']]
+    assert names == ['isn-faster-rcnn_r50_fpn_18e_coco', 'isn-mask-rcnn_r50_fpn_18e_coco']
+    for model in meta['Models']:
+        assert model['In Collection'] == meta['Collections'][0]['Name'] == 'ISN'
+        assert osp.basename(model['Config']) == model['Name'] + '.py'
+        assert osp.isfile(osp.join(REPO, model['Config']))
+        epochs = Config.fromfile(osp.join(REPO, model['Config'])).train_cfg.max_epochs
+        assert model['Metadata']['Epochs'] == epochs
+        assert 'Results' not in model and 'Weights' not in model  # not trained yet: no numbers

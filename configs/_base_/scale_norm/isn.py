@@ -29,6 +29,18 @@ isn_assigner = dict(
 isn_rcnn_nms = dict(
     type='soft_nms', iou_threshold=0.5, method='gaussian', sigma=0.5, min_score=1e-3)
 
+# The model parts of ISN, placed by a leaf config as `model = {{_base_.isn_model}}` (merged into
+# its mmdet Faster/Mask R-CNN model): range-aware R-CNN sampling, the assigner above in the RPN
+# and the R-CNN head, soft-NMS after the head.
+isn_model = dict(
+    roi_head=dict(type='ScaleNormRoIHead'),
+    train_cfg=dict(
+        rpn=dict(assigner=isn_assigner),
+        rcnn=dict(
+            assigner=isn_assigner,
+            sampler=dict(type='ValidRangeSampler', valid_range=isn_range))),
+    test_cfg=dict(rcnn=dict(nms=isn_rcnn_nms)))
+
 # The chip pipeline of ChipDataset: only the chip's pixels are resized (ResizeToChipScale),
 # GT outside the range are marked invalid (kept as ignored), the enumerated chip is cropped.
 isn_chip_pipeline = [
@@ -39,4 +51,8 @@ isn_chip_pipeline = [
     dict(type='SampleChip', chip_size=chip_size, stride=chip_stride),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackScaleNormInputs'),  # keeps valid_range: ScaleNormRoIHead reads it
+]
+# The same chip pipeline loading instance masks (Mask R-CNN): SampleChip crops them with the chip.
+isn_instance_chip_pipeline = [
+    dict(t, with_mask=True) if t['type'] == 'LoadAnnotations' else t for t in isn_chip_pipeline
 ]
