@@ -1,12 +1,11 @@
-# SNIP multi-scale inference (SNIP §6.1, Fig. 6; scales and ranges SNIP §7.1): run the image at
-# 1400x2000, 800x1200 and 480x800 (short x long side), keep per view only the detections whose
-# scale sqrt(w*h) *in original-image pixels* lies in that scale's range, merge with soft-NMS.
-# Each view carries its own range, as in training: Compose([Resize, MarkValidRange]) writes the
-# scale's range (converted to the view's pixels) into the view's metainfo, PackScaleNormInputs keeps
-# it, and ScaleNormTTAModel filters every view by its own range, whatever the order of the views.
-# For flip TTA replace the one-element flip list with
+# SNIP multi-scale inference (SNIP §6.1, Fig. 6; scales and ranges SNIP §7.1, stated in
+# ../scale_norm/snip.py): run the image at 1400x2000, 800x1200 and 480x800 (short x long side), keep
+# per view only the detections whose scale sqrt(w*h) *in original-image pixels* lies in that
+# scale's range, merge with soft-NMS. Each view carries its own range in its metainfo
+# (PackScaleNormInputs keeps it) and ScaleNormTTAModel filters every view by its own range,
+# whatever the order of the views. For flip TTA replace the one-element flip list with
 # [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)].
-snip_test_scales = [((2000, 1400), (0, 80)), ((1200, 800), (40, 160)), ((800, 480), (120, 'inf'))]
+_base_ = ['../scale_norm/snip.py']
 
 tta_model = dict(
     type='ScaleNormTTAModel',
@@ -20,13 +19,7 @@ tta_pipeline = [
     dict(
         type='TestTimeAug',
         transforms=[
-            [
-                dict(type='Compose', transforms=[
-                    dict(type='Resize', scale=scale, keep_ratio=True),
-                    dict(type='MarkValidRange', valid_range=rng, reference='original',
-                         keep_empty=True),
-                ]) for scale, rng in snip_test_scales
-            ],
+            {{_base_.snip_tta_views}},
             [dict(type='RandomFlip', prob=0.)],
             [dict(type='LoadAnnotations', with_bbox=True)],
             [dict(type='PackScaleNormInputs')],

@@ -1,0 +1,55 @@
+# SNIP (Singh & Davis, CVPR 2018), stated once. Variables only (mmengine forbids one key in two
+# sibling bases): a leaf config lists this base (through ../tta/snip_tta.py, which inherits it)
+# beside its mmdet model/dataset bases and places the pieces, e.g.
+#   model = {{_base_.snip_model}}
+#   train_dataloader = dict(dataset=dict(pipeline={{_base_.snip_train_pipeline}}))
+
+# The pyramid (SNIP §7.1): (mmdet Resize scale as (long, short), valid range in ORIGINAL-image
+# pixels); 'inf' is dump-safe. Used for training here and for inference by ../tta/snip_tta.py.
+snip_scales = [((2000, 1400), (0, 80)), ((1200, 800), (40, 160)), ((800, 480), (120, 'inf'))]
+# High resolutions are cut into 1000x1000 chips (SNIP §6.2).
+snip_chip_size = 1000
+
+# RPN and R-CNN assigner: priors with IoU > 0.3 to an invalid GT are ignored (SNIP §6.1),
+# priors of <= 64 px holding more than half of an invalid GT are never background.
+snip_assigner = dict(
+    type='ScaleAwareMaxIoUAssigner',
+    invalid_iou_thr=0.3,
+    invalid_iof_thr=0.5,
+    small_prior_max_scale=64)
+# The model parts (merged into the leaf's mmdet model): the R-CNN sampler takes each image's range
+# from MarkValidRange's `valid_range` metainfo (ScaleNormRoIHead; an image without one is an error).
+snip_model = dict(
+    roi_head=dict(type='ScaleNormRoIHead'),
+    train_cfg=dict(
+        rpn=dict(assigner=snip_assigner),
+        rcnn=dict(assigner=snip_assigner, sampler=dict(type='ValidRangeSampler'))))
+
+# Training: one scale drawn per sample, its original-pixel range marked (reference='original'),
+# one chip. Unfinished: SNIP's scales are target sizes, which ChipDataset (constant factors) cannot
+# enumerate yet, so SNIP draws its scale at random per sample instead of SNIPER epochs.
+snip_train_pipeline = [
+    dict(type='LoadImageFromFileOrSkip', backend_args=None),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(
+        type='RandomChoice',
+        transforms=[[
+            dict(type='Resize', scale=scale, keep_ratio=True),
+            dict(type='MarkValidRange', valid_range=rng, reference='original'),
+        ] for scale, rng in snip_scales]),
+    dict(type='SampleChip', chip_size=snip_chip_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackScaleNormInputs'),  # keeps the per-image valid_range for the sampler
+]
+# The same loading instance masks (Mask R-CNN).
+snip_instance_train_pipeline = [
+    dict(t, with_mask=True) if t['type'] == 'LoadAnnotations' else t for t in snip_train_pipeline
+]
+# Inference views: each carries its own range, as in training (Compose([Resize, MarkValidRange])
+# writes the scale's range, converted to the view's pixels, into the view's metainfo).
+snip_tta_views = [
+    dict(type='Compose', transforms=[
+        dict(type='Resize', scale=scale, keep_ratio=True),
+        dict(type='MarkValidRange', valid_range=rng, reference='original', keep_empty=True),
+    ]) for scale, rng in snip_scales
+]
