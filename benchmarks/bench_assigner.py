@@ -2,7 +2,7 @@
 
 * ``ScaleAwareMaxIoUAssigner`` vs ``MaxIoUAssigner`` (RPN settings) on 200k anchors x 50 GT, plus
   10 ignored (invalid) GT that the baseline gets too (with its default ``ignore_iof_thr=-1`` it
-  does not look at them). Goal (issue 3): our time < 1.15x the baseline's. Ignored GT are either
+  does not look at them). Goal: our time < 1.15x the baseline's. Ignored GT are either
   'random' boxes (4-400 px sides: the worst case for the area prefilter) or 'isn' ones (half
   below 16 px, half above 560 px: what MarkValidRange((16, 560)) actually ignores) or 'tiny'
   ones (all 10 below 16 px). Rows marked 'iof' switch on the small-prior containment rule

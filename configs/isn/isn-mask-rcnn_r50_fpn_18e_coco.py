@@ -10,7 +10,7 @@
 # listed instead of the 1x config, as in isn-faster-rcnn_r50_fpn_18e_coco.py).
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
-    'mmdet::_base_/datasets/coco_instance.py',
+    '../_base_/datasets/coco_instance_chips.py',
     '../_base_/schedules/isn_18e.py',
     'mmdet::_base_/default_runtime.py',
     '../_base_/tta/isn_tta.py',
@@ -19,26 +19,4 @@ _base_ = [
 custom_imports = dict(imports=['mmdet_scalenorm'], allow_failed_imports=False)
 
 model = {{_base_.isn_model}}
-
-train_dataloader = dict(
-    batch_sampler=None,  # chips are square: no aspect-ratio grouping
-    sampler=dict(_delete_=True, type='ChipEpochSampler', shuffle=True),
-    dataset=dict(
-        _delete_=True,
-        type='ChipDataset',
-        dataset=dict(
-            type={{_base_.dataset_type}},
-            data_root={{_base_.data_root}},
-            ann_file='annotations/instances_train2017.json',
-            data_prefix=dict(img='train2017/'),
-            filter_cfg=dict(filter_empty_gt=True, min_size=32),
-            pipeline=[],
-            backend_args={{_base_.backend_args}}),
-        scale_factors={{_base_.isn_factors}},
-        valid_range={{_base_.isn_range}},
-        reference='resized',
-        chip_size={{_base_.chip_size}},
-        stride={{_base_.chip_stride}},
-        neg_proposals_file={{_base_.neg_proposals_file}},
-        neg_chips_per_image={{_base_.neg_chips_per_image}},
-        pipeline={{_base_.isn_instance_chip_pipeline}}))
+train_dataloader = dict(dataset={{_base_.isn_instance_chip_dataset}})

@@ -1,4 +1,4 @@
-"""Synthetic extreme-scale benchmark (issue 5, item 1): COCO boxes, exact masks and keypoints.
+"""Synthetic extreme-scale benchmark: COCO boxes, exact masks and keypoints.
 
 The ISN paper (§1, Fig. 1) motivates scale normalization with the extreme scale variation of COCO:
 objects from a few pixels to most of the image.  No COCO can be downloaded here, so this module

@@ -41,7 +41,8 @@ def test_dataset_and_evaluator_build_on_tiny(path, with_mask, metrics, synthetic
         inst = item['data_samples'].gt_instances
         assert len(inst) > 0
         assert ('masks' in inst) == with_mask
-        assert max(item['inputs'].shape[1:]) == 640  # Resize (640, 640) keep_ratio
+        info = ds.get_data_info(0)  # Resize factor 1: the image at its own size
+        assert tuple(item['inputs'].shape[1:]) == (info['height'], info['width'])
     ev = dict(cfg.val_evaluator)
     ev['ann_file'] = synthetic_tiny['val_ann']
     metric = METRICS.build(ev)

@@ -1,4 +1,4 @@
-"""Tests of the synthetic extreme-scale benchmark generator (issue 5, item 1)."""
+"""Tests of the synthetic extreme-scale benchmark generator."""
 import hashlib
 import json
 import math

@@ -1,4 +1,4 @@
-"""tools/analysis_tools/scale_distribution.py and browse_chips.py (issue 5 item 4) on the repo's ISN
+"""tools/analysis_tools/scale_distribution.py and browse_chips.py on the repo's ISN
 config pointed at the synthetic_tiny data: both run from the repo root and write real PNGs."""
 import glob
 import importlib.util

@@ -1,5 +1,5 @@
-"""Shortened end-to-end runs of `make demo` (tools/demo.py --quick) and of the method comparison
-(issue 5): every artefact the README promises is written and holds real values."""
+"""Shortened end-to-end runs of `make demo` (tools/demo.py --quick) and of the method
+comparison: every artefact the README promises is written and holds real values."""
 import glob
 import json
 import os

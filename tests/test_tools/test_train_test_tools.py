@@ -1,4 +1,4 @@
-"""End-to-end checks of the foundation (issue 2): tools/train.py + tools/test.py, registry errors,
+"""End-to-end checks of the foundation: tools/train.py + tools/test.py, registry errors,
 resume after SIGKILL, 2-process CPU training with tools/dist_train.sh, and mim against a regular
 install.  All on the generated ``synthetic_tiny`` data."""
 import glob

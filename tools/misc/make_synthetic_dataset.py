@@ -1,4 +1,4 @@
-"""Write the synthetic extreme-scale benchmark (issue 5) as COCO files.
+"""Write the synthetic extreme-scale benchmark as COCO files.
 
 Example::
 

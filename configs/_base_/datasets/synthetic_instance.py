@@ -1,17 +1,17 @@
-# Synthetic extreme-scale benchmark (issue 5), boxes + exact instance masks (COCO RLE):
+# Synthetic extreme-scale benchmark, boxes + exact instance masks (COCO RLE):
 # synthetic_detection.py with masks loaded and evaluated.
 _base_ = './synthetic_detection.py'
 
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='Resize', scale=(640, 640), keep_ratio=True),
+    dict(type='Resize', scale_factor=1.0, keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
-    dict(type='Resize', scale=(640, 640), keep_ratio=True),
+    dict(type='Resize', scale_factor=1.0, keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(
         type='PackDetInputs',

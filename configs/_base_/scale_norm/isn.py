@@ -56,3 +56,16 @@ isn_chip_pipeline = [
 isn_instance_chip_pipeline = [
     dict(t, with_mask=True) if t['type'] == 'LoadAnnotations' else t for t in isn_chip_pipeline
 ]
+
+# ChipDataset's settings (merged into the ChipDataset of ../datasets/*_chips.py by the leaf:
+# `train_dataloader = dict(dataset={{_base_.isn_chip_dataset}})`).
+isn_chip_dataset = dict(
+    scale_factors=isn_factors,
+    valid_range=isn_range,
+    reference='resized',
+    chip_size=chip_size,
+    stride=chip_stride,
+    neg_proposals_file=neg_proposals_file,
+    neg_chips_per_image=neg_chips_per_image,
+    pipeline=isn_chip_pipeline)
+isn_instance_chip_dataset = dict(isn_chip_dataset, pipeline=isn_instance_chip_pipeline)

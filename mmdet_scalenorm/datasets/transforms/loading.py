@@ -1,4 +1,4 @@
-"""Image loading that skips a corrupt training image instead of stopping the run (issue 5).
+"""Image loading that skips a corrupt training image instead of stopping the run.
 
 ``LoadImageFromFileOrSkip`` is mmcv's ``LoadImageFromFile`` except that an image that cannot be
 read or decoded (missing file, truncated or non-image bytes) is reported with a warning that names
