@@ -1,9 +1,11 @@
 # ISN (Instance Scale Normalization, ISN §3.3 and §4.1), stated once. This base holds variables
 # only (mmengine forbids one key in two sibling bases): a leaf config lists it beside its mmdet
-# model/dataset bases and places the pieces, e.g.
-#   model = dict(roi_head=dict(type='ScaleNormRoIHead'),
-#                train_cfg=dict(rpn=dict(assigner={{_base_.isn_assigner}}), ...))
+# model and ChipDataset-wrapped dataset bases (../datasets/*_chips.py) and places the pieces:
+#   model = {{_base_.isn_model}}
+#   train_dataloader = dict(dataset={{_base_.isn_chip_dataset}})
 # The training path is SNIPER's: ChipDataset enumerates every (image, scale, chip) of an epoch.
+
+_base_ = ['./invalid_gt.py']
 
 # Omega = {4, 2, 1, 0.5, 0.25} and the ISN range [16, 560] in RESIZED pixels (ISN §4.1, §4.2.1).
 isn_factors = (4.0, 2.0, 1.0, 0.5, 0.25)
@@ -16,15 +18,8 @@ chip_stride = 32
 neg_proposals_file = None
 neg_chips_per_image = 2
 
-# Assigner of the RPN and the R-CNN head: priors with IoU > 0.3 to an invalid GT are ignored
-# (SNIP §6.1, positives included), and priors of scale <= 64 px that contain more than half of
-# an invalid GT are never trained as background (the IoU rule cannot fire for invalid GT below
-# ~17 px with 32-px anchors).
-isn_assigner = dict(
-    type='ScaleAwareMaxIoUAssigner',
-    invalid_iou_thr=0.3,
-    invalid_iof_thr=0.5,
-    small_prior_max_scale=64)
+# Assigner of the RPN and the R-CNN head: ./invalid_gt.py's rule.
+isn_assigner = {{_base_.invalid_gt_assigner}}
 # ISN replaces the NMS after the detection head with soft-NMS (ISN §4.1), in every view.
 isn_rcnn_nms = dict(
     type='soft_nms', iou_threshold=0.5, method='gaussian', sigma=0.5, min_score=1e-3)

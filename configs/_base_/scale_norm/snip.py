@@ -4,19 +4,16 @@
 #   model = {{_base_.snip_model}}
 #   train_dataloader = dict(dataset=dict(pipeline={{_base_.snip_train_pipeline}}))
 
+_base_ = ['./invalid_gt.py']
+
 # The pyramid (SNIP §7.1): (mmdet Resize scale as (long, short), valid range in ORIGINAL-image
 # pixels); 'inf' is dump-safe. Used for training here and for inference by ../tta/snip_tta.py.
 snip_scales = [((2000, 1400), (0, 80)), ((1200, 800), (40, 160)), ((800, 480), (120, 'inf'))]
 # High resolutions are cut into 1000x1000 chips (SNIP §6.2).
 snip_chip_size = 1000
 
-# RPN and R-CNN assigner: priors with IoU > 0.3 to an invalid GT are ignored (SNIP §6.1),
-# priors of <= 64 px holding more than half of an invalid GT are never background.
-snip_assigner = dict(
-    type='ScaleAwareMaxIoUAssigner',
-    invalid_iou_thr=0.3,
-    invalid_iof_thr=0.5,
-    small_prior_max_scale=64)
+# RPN and R-CNN assigner: ./invalid_gt.py's rule.
+snip_assigner = {{_base_.invalid_gt_assigner}}
 # The model parts (merged into the leaf's mmdet model): the R-CNN sampler takes each image's range
 # from MarkValidRange's `valid_range` metainfo (ScaleNormRoIHead; an image without one is an error).
 snip_model = dict(
