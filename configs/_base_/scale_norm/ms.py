@@ -21,3 +21,8 @@ ms_chip_dataset = dict(
     pipeline=ms_chip_pipeline)
 # multi-scale inference (../tta/isn_tta.py's views) without the range filter
 ms_tta_model = dict(valid_range=(0, 'inf'))  # 'inf': mmengine cannot dump float('inf')
+# The same loading instance masks (Mask R-CNN).
+ms_instance_chip_pipeline = [
+    dict(t, with_mask=True) if t['type'] == 'LoadAnnotations' else t for t in ms_chip_pipeline
+]
+ms_instance_chip_dataset = dict(ms_chip_dataset, pipeline=ms_instance_chip_pipeline)
