@@ -385,3 +385,47 @@ def test_snip_tta_config_views_carry_their_ranges(synthetic_tiny):
         assert meta['valid_range_info']['reference'] == 'original'
         assert math.isclose(meta['valid_range'][0], lo * f)
         assert math.isinf(hi) or math.isclose(meta['valid_range'][1], hi * f)
+
+
+def test_mask_of_one_object_is_the_same_from_x1_x2_and_flipped_views():
+    """Masks through mmdet's own pasting (FCNMaskHead.predict_by_feat, rescale=True: the view's
+    boxes divided by its scale factor, the mask pasted at the original size) and this merger's
+    flip-back: a x2 view and a flipped view of an object give the x1 view's mask, whichever view
+    wins the merge. The mask logits mark the object's left half, so a wrong flip shows."""
+    from mmdet.models.roi_heads.mask_heads import FCNMaskHead
+    head = FCNMaskHead(num_classes=1)
+    cfg = ConfigDict(mask_thr_binary=0.5)
+    h, w = ORI
+    box = torch.tensor([[30., 20., 110., 70.]])  # original pixels
+    left = torch.full((1, 1, 28, 28), -10.)
+    left[..., :14] = 10.  # the object's left half
+
+    def predicted(f, flip, score):
+        b = box.clone()
+        logits = left
+        if flip:  # the detector sees the mirrored image: mirrored box, mirrored pattern
+            b = torch.stack([w - b[:, 2], b[:, 1], w - b[:, 0], b[:, 3]], 1)
+            logits = left.flip(-1)
+        meta = dict(img_id=0, ori_shape=ORI, img_shape=(round(h * f), round(w * f)),
+                    scale_factor=(f, f), flip=flip, flip_direction='horizontal' if flip else None)
+        res = InstanceData(bboxes=b * f, labels=torch.zeros(1, dtype=torch.long),
+                           scores=torch.tensor([score]))
+        (res, ) = head.predict_by_feat((logits, ), [res], [meta], cfg, rescale=True)
+        s = DetDataSample(metainfo=meta)
+        s.pred_instances = res
+        return s
+
+    ref = predicted(1.0, False, 0.5).pred_instances.masks[0]
+    assert ref.shape == ORI and ref[20:70, 30:70].float().mean() > 0.9
+    assert ref[20:70, 70:110].float().mean() < 0.1  # the right half is empty
+    for winner in range(3):
+        scores = [0.5, 0.5, 0.5]
+        scores[winner] = 0.9
+        views = [predicted(1.0, False, scores[0]), predicted(2.0, False, scores[1]),
+                 predicted(1.0, True, scores[2])]
+        out = merge(build(tta_cfg=HARD), views)
+        assert len(out) == 1 and out.scores.tolist() == [pytest.approx(0.9)]
+        inter = (out.masks[0] & ref).sum().item()
+        union = (out.masks[0] | ref).sum().item()
+        assert inter / union > 0.95, (winner, inter / union)
+        assert torch.allclose(out.bboxes, box)
