@@ -1,5 +1,5 @@
-"""The synthetic ISN and MST configs (SNIPER epochs) train in a real mmengine Runner on generated
-data: ChipDataset + ChipInfiniteSampler + ResizeToChipScale + MarkValidRange + SampleChip."""
+"""The synthetic ISN and MS configs (SNIPER epochs; Faster and Mask R-CNN) train in a real mmengine
+Runner on generated data: ChipDataset + ChipInfiniteSampler + ResizeToChipScale + SampleChip."""
 import json
 import glob
 import os.path as osp
@@ -9,8 +9,8 @@ import torch
 
 from tests._tiny_config import REPO
 
-CFGS = [osp.join(REPO, 'configs', 'synthetic',
-                 f'{m}-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py') for m in ('isn', 'ms')]
+CFGS = [osp.join(REPO, 'configs', 'synthetic', f'{m}-{model}_r18-tiny_fpn_1xb4-1k_synthetic.py')
+        for m, model in (('isn', 'faster-rcnn'), ('ms', 'faster-rcnn'), ('ms', 'mask-rcnn'))]
 
 
 @pytest.mark.parametrize('CFG', CFGS)

@@ -92,3 +92,25 @@ def test_compare_methods_writes_table(tmp_path):
     # a second run reuses every cached run: nothing is trained again
     again = _run(cmd)
     assert 'training 1 iterations' not in again and out_md.read_text().count('| isn') == 2
+
+
+def test_compare_methods_instance_task_box_and_mask_tables(tmp_path):
+    """--task instance: the ISN Mask R-CNN config trains and is evaluated on boxes and masks
+    (single and 5-scale); the markdown has a box table and a mask table with the AP[16,560]
+    columns. (The instance baseline and MS configs train in tests/test_configs.)"""
+    out_md = tmp_path / 'inst.md'
+    _run([sys.executable, 'tools/analysis_tools/compare_methods.py', '--task', 'instance',
+          '--methods', 'isn', '--iters', '1', '--seeds', '0', '--preset',
+          'tiny', '--data-root', str(tmp_path / 'data'), '--work-dir', str(tmp_path / 'cmp'),
+          '--num-val', '1', '--out', str(out_md)])
+    text = out_md.read_text()
+    assert 'Mask R-CNN R18-tiny FPN' in text
+    box, mask = text.split('Box AP (bbox):')[1].split('Mask AP (segm):')
+    for part in (box, mask):
+        rows = [r for r in part.splitlines() if r.startswith('| isn')]
+        assert len(rows) == 2 and all(len(r.strip('|').split('|')) == 13 for r in rows)
+    raw = json.loads((tmp_path / 'cmp' / 'instance' / 'isn' / 'seed0_it1' /
+                      'result.json').read_text())
+    assert raw['task'] == 'instance'
+    for test in raw['tests'].values():
+        assert {'bbox_mAP', 'segm_mAP', 'bbox_mAP_16-560', 'segm_mAP_16-560'} <= set(test)

@@ -1,11 +1,14 @@
-"""Train and evaluate the baseline, MST and ISN configs on the synthetic benchmark at the same budget
-and write the project's analogue of ISN Table 6/7 (multi-scale and single-scale rows) as markdown,
+"""Train and evaluate the baseline, MST and ISN configs on the synthetic benchmark at the same
+budget and write the project's analogue of ISN Table 6/7 (multi-scale and single-scale rows) as markdown,
 every cell the mean +- std over seeds, with the training wall time of each method.
 
 Every (method, seed, iterations) run is trained once and cached under ``WORK_DIR``
 (``<method>/seed<k>_it<N>/``: checkpoint, ``result.json``): re-running the command (or running
 seeds in separate processes) reuses finished runs and only trains what is missing, and the table
 is rebuilt from every cached result of the requested seeds.
+
+``--task detection`` (default) compares the Faster R-CNN configs of ``configs/synthetic/``, ``--task
+instance`` the Mask R-CNN ones (a box table and a mask table; runs in ``WORK_DIR/instance/``).
 
 Rows (``--methods``; each is a config of ``configs/synthetic/`` plus the listed changes):
 
@@ -20,7 +23,8 @@ Rows (``--methods``; each is a config of ``configs/synthetic/`` plus the listed 
 its 5-scale test and ISN with its own) as ``WORK_DIR/learning_curves.png``.
 
 Usage:
-    python tools/analysis_tools/compare_methods.py [--seeds 0 1 2] [--iters N] [--out FILE.md]
+    python tools/analysis_tools/compare_methods.py [--task detection|instance] [--seeds 0 1 2]
+        [--iters N] [--out FILE.md]
         [--methods ...] [--work-dir DIR] [--data-root DIR] [--num-val N] [--curve-iters ...]
 """
 import argparse
@@ -33,32 +37,47 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SYN = osp.join(REPO, 'configs', 'synthetic')
-BASELINE_CFG = 'faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py'
-MST_CFG = 'ms-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py'
-ISN_CFG = 'isn-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py'
 SINGLE = 'single scale (x1)'
 MS_NO_RANGE = '5 scales, no range, soft-NMS'
 MS_ISN = '5 scales, ISN range, soft-NMS'
-# name: config, training description, cfg-options applied to the config, [(test, tta kind)]
-# tta kind: None = single scale; 'config' = the config's own tta_model; 'no-range' = the ISN
-# TTA pipeline with its range switched off (what MST uses).
+# the config of each method kind per task (configs/synthetic/)
+CONFIGS = {
+    'detection': dict(baseline='faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
+                      ms='ms-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
+                      isn='isn-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py'),
+    'instance': dict(baseline='mask-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
+                     ms='ms-mask-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
+                     isn='isn-mask-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py'),
+}
+TASK_METRICS = {'detection': ('bbox', ), 'instance': ('bbox', 'segm')}
+# name: config kind, training description, edits applied to the config, [(test, tta kind)]
+# tta kind: None = single scale; 'config' = the config's own tta_model; 'no-range' = the MS
+# config's 5-scale TTA (ISN views, range switched off).
 METHODS = {
-    'baseline': (BASELINE_CFG, 'single scale (x1)', {}, [(SINGLE, None),
-                                                         (MS_NO_RANGE, 'no-range')]),
-    'mst': (MST_CFG, 'pyramid chips, all objects', {}, [(MS_NO_RANGE, 'config')]),
-    'isn': (ISN_CFG, 'pyramid chips, ISN range', {}, [(SINGLE, None), (MS_ISN, 'config')]),
-    'isn-no-small-ignore': (ISN_CFG, 'ISN, small invalid GT as background',
+    'baseline': ('baseline', 'single scale (x1)', {}, [(SINGLE, None), (MS_NO_RANGE, 'no-range')]),
+    'mst': ('ms', 'pyramid chips, all objects', {}, [(MS_NO_RANGE, 'config')]),
+    'isn': ('isn', 'pyramid chips, ISN range', {}, [(SINGLE, None), (MS_ISN, 'config')]),
+    'isn-no-small-ignore': ('isn', 'ISN, small invalid GT as background',
                             {'small_ignore': False}, [(MS_ISN, 'config')]),
-    'isn-512': (ISN_CFG, 'ISN, 512-px chips', {'chip_size': 512}, [(MS_ISN, 'config')]),
+    'isn-512': ('isn', 'ISN, 512-px chips', {'chip_size': 512}, [(MS_ISN, 'config')]),
 }
 DEFAULT_METHODS = ['baseline', 'mst', 'isn']
-METRIC_KEYS = [('AP', 'bbox_mAP'), ('AP50', 'bbox_mAP_50'), ('AP75', 'bbox_mAP_75'),
-               ('APs', 'bbox_mAP_s'), ('APm', 'bbox_mAP_m'), ('APl', 'bbox_mAP_l'),
-               ('AP[16,560]', 'bbox_mAP_16-560'), ('AR[16,560]', 'bbox_mAR_16-560')]
+
+
+def metric_keys(metric: str = 'bbox'):
+    """(column, metric key) of the table for ``metric`` ('bbox' or 'segm')."""
+    return [('AP', f'{metric}_mAP'), ('AP50', f'{metric}_mAP_50'), ('AP75', f'{metric}_mAP_75'),
+            ('APs', f'{metric}_mAP_s'), ('APm', f'{metric}_mAP_m'), ('APl', f'{metric}_mAP_l'),
+            ('AP[16,560]', f'{metric}_mAP_16-560'), ('AR[16,560]', f'{metric}_mAR_16-560')]
+
+
+METRIC_KEYS = metric_keys('bbox')
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--task', default='detection', choices=list(CONFIGS),
+                   help="'detection' (Faster R-CNN) or 'instance' (Mask R-CNN: box and mask AP)")
     p.add_argument('--methods', nargs='+', default=DEFAULT_METHODS, choices=list(METHODS))
     p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     p.add_argument('--iters', type=int, default=None,
@@ -88,9 +107,9 @@ def method_config(name: str, args, seed: int, work: str):
     """The experiment config of method ``name`` (data root, seed, evaluator, ablation edits)."""
     from mmdet_scalenorm.apis.experiment import load_experiment_config
     from mmdet_scalenorm.utils.config import set_chip_size, set_small_invalid_ignore
-    config, _, edits, _ = METHODS[name]
-    cfg = load_experiment_config(osp.join(SYN, config), args.data_root, work, seed=seed,
-                                 workers=1 if args.device == 'cpu' else 2)
+    kind, _, edits, _ = METHODS[name]
+    cfg = load_experiment_config(osp.join(SYN, CONFIGS[args.task][kind]), args.data_root, work,
+                                 seed=seed, workers=1 if args.device == 'cpu' else 2)
     if 'chip_size' in edits:
         set_chip_size(cfg, edits['chip_size'])
     if 'small_ignore' in edits:
@@ -98,19 +117,24 @@ def method_config(name: str, args, seed: int, work: str):
     return cfg
 
 
-def no_range_tta(cfg):
-    """Give ``cfg`` the ISN config's 5-scale TTA with the range switched off (MST's test)."""
+def no_range_tta(cfg, task: str = 'detection'):
+    """Give ``cfg`` the MS config's 5-scale TTA (the ISN views, range switched off)."""
     from mmengine.config import Config
-    isn = Config.fromfile(osp.join(SYN, MST_CFG))
-    cfg.tta_model = isn.tta_model
-    cfg.tta_pipeline = isn.tta_pipeline
+    ms = Config.fromfile(osp.join(SYN, CONFIGS[task]['ms']))
+    cfg.tta_model = ms.tta_model
+    cfg.tta_pipeline = ms.tta_pipeline
     return cfg
+
+
+def task_dir(args) -> str:
+    """Runs of the detection task in WORK_DIR, of other tasks in WORK_DIR/<task>."""
+    return args.work_dir if args.task == 'detection' else osp.join(args.work_dir, args.task)
 
 
 def run_one(name: str, seed: int, iters: int, args) -> dict:
     """Train (unless cached) and test method ``name``; returns the cached result dict."""
     from mmdet_scalenorm.apis.experiment import evaluate, set_iterations, train
-    work = osp.join(args.work_dir, name, f'seed{seed}_it{iters}')
+    work = osp.join(task_dir(args), name, f'seed{seed}_it{iters}')
     result_file = osp.join(work, 'result.json')
     result = {}
     if osp.isfile(result_file):
@@ -127,14 +151,14 @@ def run_one(name: str, seed: int, iters: int, args) -> dict:
         ckpt = train(cfg)
         result = dict(method=name, seed=seed, iters=iters,
                       batch=cfg.train_dataloader.batch_size,
-                      train_seconds=time.time() - t0, tests={})
+                      train_seconds=time.time() - t0, tests={}, task=args.task)
     for test, kind in tests:
         if test in result['tests']:
             continue
         print(f'[compare] {name} seed {seed}: testing {test}', flush=True)
         ecfg = method_config(name, args, seed, osp.join(work, 'eval'))
         if kind == 'no-range':
-            no_range_tta(ecfg)
+            no_range_tta(ecfg, args.task)
         t0 = time.time()
         m = evaluate(ecfg, ckpt, tta=kind is not None, num_images=args.num_val)
         result['tests'][test] = {k.split('/')[-1]: v for k, v in m.items()}
@@ -157,10 +181,11 @@ def cell(values, scale=100.0) -> str:
     return f'{m:.1f}' if len(values) == 1 else f'{m:.1f} ± {s:.1f}'
 
 
-def table(results: list, methods, seeds) -> str:
-    """Markdown table: one row per (method, test), cells mean ± std over ``seeds``."""
-    header = ['method', 'training', 'testing'] + [k for k, _ in METRIC_KEYS] + \
-        ['train min', 'seeds']
+def table(results: list, methods, seeds, metric: str = 'bbox') -> str:
+    """Markdown table of ``metric`` ('bbox' or 'segm'): one row per (method, test), cells
+    mean ± std over ``seeds``."""
+    keys = metric_keys(metric)
+    header = ['method', 'training', 'testing'] + [k for k, _ in keys] + ['train min', 'seeds']
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for name in methods:
         _, train_desc, _, tests = METHODS[name]
@@ -168,7 +193,7 @@ def table(results: list, methods, seeds) -> str:
         for test, _ in tests:
             done = [r for r in runs if test in r.get('tests', {})]
             cells = [cell([r['tests'][test][key] for r in done
-                           if r['tests'][test].get(key, -1) >= 0]) for _, key in METRIC_KEYS]
+                           if r['tests'][test].get(key, -1) >= 0]) for _, key in keys]
             minutes = cell([r['train_seconds'] for r in done], scale=1 / 60)
             lines.append('| ' + ' | '.join([name, train_desc, test] + cells +
                                            [minutes, str(len(done))]) + ' |')
@@ -220,25 +245,30 @@ def main(argv=None):
     from mmdet_scalenorm.utils import allow_full_checkpoint_load
     allow_full_checkpoint_load()
     register_all_modules()
-    os.makedirs(args.work_dir, exist_ok=True)
+    os.makedirs(task_dir(args), exist_ok=True)
     generate_synthetic_coco(args.data_root, preset=args.preset, seed=args.data_seed)
     iters = args.iters or 1000
     results = [run_one(name, seed, iters, args) for seed in args.seeds for name in args.methods]
-    curves = learning_curves(args, osp.join(args.work_dir, 'learning_curves.png')) \
+    curves = learning_curves(args, osp.join(task_dir(args), 'learning_curves.png')) \
         if args.curve_iters else None
     if args.train_only:
         return
-    out = args.out or osp.join(args.work_dir, 'compare.md')
+    out = args.out or osp.join(task_dir(args), 'compare.md')
     cmd = 'python tools/analysis_tools/compare_methods.py ' + ' '.join(
         argv if argv is not None else sys.argv[1:])
+    model = 'Faster R-CNN' if args.task == 'detection' else 'Mask R-CNN'
     parts = [
         f'Synthetic extreme-scale benchmark (preset `{args.preset}`, data seed {args.data_seed}, '
-        f'{args.num_val or "all"} validation images), Faster R-CNN R18-tiny FPN from scratch, '
+        f'{args.num_val or "all"} validation images), {model} R18-tiny FPN from scratch, '
         f'{iters} iterations x batch {results[0]["batch"]} for every method (the same number '
         f'of training samples); training seeds {", ".join(map(str, args.seeds))}; each cell is '
-        'the mean ± std (sample std) over the seeds; bbox AP in %; AP/AR[16,560] over objects '
-        'with sqrt(w*h) in [16, 560] px; "train min" is training wall time in minutes.',
-        '', table(results, args.methods, args.seeds), '']
+        'the mean ± std (sample std) over the seeds; AP in %; AP/AR[16,560] over objects '
+        'with sqrt(w*h) in [16, 560] px (by the box, for masks too); "train min" is training '
+        'wall time in minutes.', '']
+    for metric in TASK_METRICS[args.task]:
+        if len(TASK_METRICS[args.task]) > 1:
+            parts += [f'{"Box" if metric == "bbox" else "Mask"} AP ({metric}):', '']
+        parts += [table(results, args.methods, args.seeds, metric), '']
     if curves:
         parts += [f'Learning curves (seed {args.seeds[0]}, bbox AP, `learning_curves.png`):', '',
                   curves, '']
