@@ -9,7 +9,11 @@
    validation images with detections drawn (``vis/``), the per-scale valid/ignored object-scale
    histogram (``scale_distribution.png``) and chip pictures (``chips/``).
 
-Usage: python tools/demo.py [--device cpu|cuda] [--iters N] [--work-dir DIR] [--quick]
+``--config`` picks another config of ``configs/synthetic/``, e.g. the ISN Mask R-CNN one
+(``isn-mask-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py``): masks are then drawn and evaluated too.
+
+Usage: python tools/demo.py [--config CONFIG] [--device cpu|cuda] [--iters N] [--work-dir DIR]
+    [--quick]
 """
 import argparse
 import json
@@ -147,13 +151,16 @@ def main(argv=None):
     plots(args)
 
     md = metrics_table([((name, ), m) for name, m in results.items()])
+    if any(k.endswith('segm_mAP') for m in results.values() for k in m):  # an instance config
+        md = 'boxes (bbox):\n\n' + md + '\n\nmasks (segm):\n\n' + metrics_table(
+            [((name, ), m) for name, m in results.items()], metric='segm')
     with open(osp.join(args.work_dir, 'metrics.json'), 'w') as f:
         json.dump(dict(results=results, checkpoint=ckpt, config=args.config,
                        train_seconds=round(t_train, 1)), f, indent=2)
     with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
         f.write(md + '\n')
     print('\n' + '=' * 80)
-    print(f'ISN demo on the synthetic benchmark (bbox, %), {time.time() - t0:.0f} s in all, '
+    print(f'ISN demo on the synthetic benchmark (%), {time.time() - t0:.0f} s in all, '
           f'training {t_train:.0f} s')
     print(md)
     print(f'\nwork dir: {args.work_dir} (log, {osp.basename(ckpt)}, metrics.json, results.md, '

@@ -91,15 +91,17 @@ def evaluate(cfg: Config, checkpoint: str, tta: bool = False,
 
 def metrics_table(rows: List[Tuple[Sequence[str], Dict[str, float]]],
                   first_cols: Sequence[str] = ('evaluation', ),
-                  scale_range=ISN_RANGE) -> str:
-    """Markdown table of COCO bbox AP (in %) and AP/AR within ``scale_range``.
+                  scale_range=ISN_RANGE, metric: str = 'bbox') -> str:
+    """Markdown table of COCO ``metric`` ('bbox' or 'segm') AP (in %) and AP/AR within
+    ``scale_range``.
 
     ``rows`` are ``(leading cells, metrics)``; a metric of -1 (no GT in the range) is 'n/a'."""
     rk = _range_key(scale_range)
     lo, hi = rk.split('-')
-    keys = [('AP', 'bbox_mAP'), ('AP50', 'bbox_mAP_50'), ('AP75', 'bbox_mAP_75'),
-            ('APs', 'bbox_mAP_s'), ('APm', 'bbox_mAP_m'), ('APl', 'bbox_mAP_l'),
-            (f'AP[{lo},{hi}]', f'bbox_mAP_{rk}'), (f'AR[{lo},{hi}]', f'bbox_mAR_{rk}')]
+    m = metric
+    keys = [('AP', f'{m}_mAP'), ('AP50', f'{m}_mAP_50'), ('AP75', f'{m}_mAP_75'),
+            ('APs', f'{m}_mAP_s'), ('APm', f'{m}_mAP_m'), ('APl', f'{m}_mAP_l'),
+            (f'AP[{lo},{hi}]', f'{m}_mAP_{rk}'), (f'AR[{lo},{hi}]', f'{m}_mAR_{rk}')]
     header = list(first_cols) + [k for k, _ in keys]
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for cells, metrics in rows:
