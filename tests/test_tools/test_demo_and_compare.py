@@ -114,3 +114,28 @@ def test_compare_methods_instance_task_box_and_mask_tables(tmp_path):
     assert raw['task'] == 'instance'
     for test in raw['tests'].values():
         assert {'bbox_mAP', 'segm_mAP', 'bbox_mAP_16-560', 'segm_mAP_16-560'} <= set(test)
+
+
+def test_compare_report_only_trains_nothing(tmp_path, synthetic_tiny):
+    """--report-only: the table from the cached result.json files; a method without one is a row
+    of 'n/a' with 0 seeds, and nothing is trained."""
+    cm = _compare_module()
+    run = tmp_path / 'cmp' / 'isn' / 'seed0_it1000'
+    run.mkdir(parents=True)
+    tests = {cm.SINGLE: {'bbox_mAP': 0.25}, cm.MS_ISN: {'bbox_mAP': 0.35, 'bbox_mAP_s': 0.4}}
+    (run / 'result.json').write_text(json.dumps(dict(method='isn', seed=0, iters=1000, batch=4,
+                                                     train_seconds=120.0, tests=tests)))
+    out = tmp_path / 'r.md'
+    cm.main(['--report-only', '--methods', 'isn', 'mst', '--seeds', '0', '--work-dir',
+             str(tmp_path / 'cmp'), '--data-root', synthetic_tiny['data_root'], '--preset',
+             'tiny', '--out', str(out)])
+    rows = {tuple(c.strip() for c in r.strip('|').split('|')[:3]): r.strip('|').split('|')
+            for r in out.read_text().splitlines() if r.startswith('| isn') or
+            r.startswith('| mst')}
+    isn_ms = rows[('isn', 'pyramid chips, ISN range', cm.MS_ISN)]
+    assert [c.strip() for c in isn_ms[3:7]] == ['35.0', 'n/a', 'n/a', '40.0']
+    assert [c.strip() for c in isn_ms[-2:]] == ['2.0', '1']
+    mst = rows[('mst', 'pyramid chips, all objects', cm.MS_NO_RANGE)]
+    assert mst[-1].strip() == '0' and mst[3].strip() == 'n/a'
+    assert not (tmp_path / 'cmp' / 'mst').exists()
+    assert 'x batch 4 for every method' in out.read_text()

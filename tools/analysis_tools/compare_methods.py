@@ -92,6 +92,9 @@ def parse_args(argv=None):
     p.add_argument('--out', default=None, help='markdown file (default: WORK_DIR/compare.md)')
     p.add_argument('--num-val', type=int, default=None, help='evaluate on the first N images')
     p.add_argument('--train-only', action='store_true', help='train and test, write no table')
+    p.add_argument('--report-only', action='store_true',
+                   help='train nothing: write the table from the cached results (a run not '
+                   'cached yet counts 0 seeds)')
     return p.parse_args(argv)
 
 
@@ -143,6 +146,9 @@ def run_one(name: str, seed: int, iters: int, args) -> dict:
     _, _, _, tests = METHODS[name]
     if all(t in result.get('tests', {}) for t, _ in tests):
         return result
+    if args.report_only:  # no training: what is cached (maybe nothing) goes in the table
+        return dict(result, method=name, seed=seed, tests=result.get('tests', {}),
+                    train_seconds=result.get('train_seconds', float('nan')))
     cfg = set_iterations(method_config(name, args, seed, work), iters)
     ckpt = osp.join(work, f'iter_{iters}.pth')
     if 'train_seconds' not in result or not osp.isfile(ckpt):
@@ -249,6 +255,7 @@ def main(argv=None):
     generate_synthetic_coco(args.data_root, preset=args.preset, seed=args.data_seed)
     iters = args.iters or 1000
     results = [run_one(name, seed, iters, args) for seed in args.seeds for name in args.methods]
+    batch = next((r['batch'] for r in results if 'batch' in r), None)
     curves = learning_curves(args, osp.join(task_dir(args), 'learning_curves.png')) \
         if args.curve_iters else None
     if args.train_only:
@@ -260,7 +267,7 @@ def main(argv=None):
     parts = [
         f'Synthetic extreme-scale benchmark (preset `{args.preset}`, data seed {args.data_seed}, '
         f'{args.num_val or "all"} validation images), {model} R18-tiny FPN from scratch, '
-        f'{iters} iterations x batch {results[0]["batch"]} for every method (the same number '
+        f'{iters} iterations x batch {batch} for every method (the same number '
         f'of training samples); training seeds {", ".join(map(str, args.seeds))}; each cell is '
         'the mean ± std (sample std) over the seeds; AP in %; AP/AR[16,560] over objects '
         'with sqrt(w*h) in [16, 560] px (by the box, for masks too); "train min" is training '
