@@ -77,7 +77,7 @@ def train(cfg: Config) -> str:
 def evaluate(cfg: Config, checkpoint: str, tta: bool = False,
              num_images: Optional[int] = None) -> Dict[str, float]:
     """Test ``checkpoint`` with ``cfg`` (multi-scale when ``tta``), on the first ``num_images``
-    test images when given. Returns the metric dict."""
+    test images when given (and evaluated on those only). Returns the metric dict."""
     from mmengine.runner import Runner
     cfg = cfg.copy()
     cfg.load_from = checkpoint
@@ -85,6 +85,11 @@ def evaluate(cfg: Config, checkpoint: str, tta: bool = False,
         use_tta(cfg)
     if num_images is not None:
         cfg.test_dataloader.dataset.indices = num_images
+        # evaluate on those images only (else the GT of the others count as missed)
+        evs = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+        for ev in evs:
+            if ev.get('type') == 'ScaleRangeCocoMetric':
+                ev['restrict_to_results'] = True
     _own_visualizer(cfg)
     return Runner.from_cfg(cfg).test()
 

@@ -253,6 +253,32 @@ def test_synthetic_val_perfect_predictions(synthetic_tiny):
             assert res[f'coco/{m}_mAR_{key}'] == 1.0
 
 
+def test_restrict_to_results_evaluates_the_images_run(synthetic_tiny):
+    """Perfect predictions on half of the val images: with restrict_to_results every metric is
+    1.0 (only those images count); by CocoMetric's default the other images' GT are missed."""
+    coco = PyCOCO(synthetic_tiny['val_ann'])
+    ids = coco.getImgIds()[:2]
+    samples = []
+    for img_id in ids:
+        img = coco.imgs[img_id]
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=[img_id]))
+        boxes = [[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
+                  a['bbox'][1] + a['bbox'][3]] for a in anns]
+        samples.append(_sample(img_id, (img['height'], img['width']), boxes,
+                               [0.9] * len(anns), [a['category_id'] - 1 for a in anns]))
+    n_gt = len(coco.getAnnIds(imgIds=ids))
+    assert n_gt < len(coco.getAnnIds())
+    res = _run(ScaleRangeCocoMetric(ann_file=synthetic_tiny['val_ann'], restrict_to_results=True),
+               synthetic_tiny['classes'], copy.deepcopy(samples))
+    assert res['coco/bbox_mAP'] == 1.0 and res['coco/bbox_mAP_16-560'] == 1.0
+    assert res['coco/bbox_mAR_16-560'] == 1.0
+    full = _run(ScaleRangeCocoMetric(ann_file=synthetic_tiny['val_ann']),
+                synthetic_tiny['classes'], copy.deepcopy(samples))
+    assert full['coco/bbox_mAP'] < 1.0 and full['coco/bbox_mAR_16-560'] < 1.0
+    with pytest.raises(ValueError, match='restrict_to_results'):
+        ScaleRangeCocoMetric(restrict_to_results='yes')
+
+
 def test_without_ann_file_gt_from_samples():
     """GT converted from the data samples (CocoMetric's ann_file=None path): area is w*h."""
     metric = ScaleRangeCocoMetric(scale_ranges=[(16, 560), (0, 16)])

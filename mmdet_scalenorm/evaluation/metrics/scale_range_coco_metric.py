@@ -87,11 +87,20 @@ class ScaleRangeCocoMetric(CocoMetric):
     Args:
         scale_ranges: list of ``(lo, hi)`` box-scale ranges in original-image pixels; ``hi`` may
             be ``inf`` / ``'inf'`` / ``None``.  Default ``[(16, 560)]`` (ISN Table 7).
+        restrict_to_results (bool): evaluate on the images that have results only (a test on a
+            subset of the annotation file's images), for every metric, the range ones included.
+            Default False: ``CocoMetric``'s rule, every image of the file, so the GT of images
+            that were not run count as missed.
         **kwargs: ``CocoMetric``'s arguments.
     """
 
     def __init__(self, scale_ranges: Sequence = ((16, 560), ), ann_file: Optional[str] = None,
-                 sort_categories: bool = False, **kwargs) -> None:
+                 sort_categories: bool = False, restrict_to_results: bool = False,
+                 **kwargs) -> None:
+        if not isinstance(restrict_to_results, bool):
+            raise ValueError(f'restrict_to_results must be True or False; got '
+                             f'{restrict_to_results!r}')
+        self.restrict_to_results = restrict_to_results
         self.scale_ranges = parse_ranges(scale_ranges, 'scale_ranges')
         keys = [range_key(r) for r in self.scale_ranges]
         if len(set(keys)) != len(keys):
@@ -139,6 +148,8 @@ class ScaleRangeCocoMetric(CocoMetric):
 
     # ------------------------------------------------------------------ evaluation
     def compute_metrics(self, results: list) -> Dict[str, float]:
+        if self.restrict_to_results:  # CocoMetric evaluates on self.img_ids when it is set
+            self.img_ids = sorted({int(pred['img_id']) for _, pred in results})
         eval_results = super().compute_metrics(results)
         if self.format_only:
             return eval_results
