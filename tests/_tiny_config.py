@@ -36,3 +36,13 @@ randomness = dict(seed=0, deterministic=True)
     with open(path, 'w') as f:
         f.write(text)
     return path
+
+
+def load_script(relpath):
+    """Import a script of the repository (e.g. ``tools/misc/dump_proposals.py``) as a module."""
+    import importlib.util
+    name = osp.splitext(osp.basename(relpath))[0]
+    spec = importlib.util.spec_from_file_location(name, osp.join(REPO, relpath))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

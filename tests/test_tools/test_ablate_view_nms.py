@@ -1,24 +1,19 @@
 """tools/analysis_tools/ablate_view_nms.py: each variant evaluates the checkpoint with its own
 per-view R-CNN NMS; the table lists them in order with the metrics evaluate returned."""
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
 import torch
 
-from tests._tiny_config import REPO
+from tests._tiny_config import REPO, load_script
 
 ISN_CFG = osp.join(REPO, 'configs', 'synthetic',
                    'isn-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py')
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'ablate_view_nms', osp.join(REPO, 'tools', 'analysis_tools', 'ablate_view_nms.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('tools/analysis_tools/ablate_view_nms.py')
 
 
 def test_variants_reach_the_model_test_cfg(tmp_path, synthetic_tiny, monkeypatch):

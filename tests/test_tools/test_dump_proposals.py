@@ -1,6 +1,5 @@
 """tools/misc/dump_proposals.py: RPN proposals of every training image at every pyramid scale, in
 original pixels, in the format ChipDataset reads for its negative chips."""
-import importlib.util
 import os.path as osp
 import pickle
 
@@ -8,18 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from tests._tiny_config import REPO
+from tests._tiny_config import REPO, load_script
 
 ISN_CFG = osp.join(REPO, 'configs', 'synthetic',
                    'isn-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py')
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'dump_proposals', osp.join(REPO, 'tools', 'misc', 'dump_proposals.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('tools/misc/dump_proposals.py')
 
 
 @pytest.fixture(scope='module')
