@@ -103,10 +103,11 @@ from mmdet.registry import DATASETS, TRANSFORMS
 
 from ..chips import (check_proposals_cover, enumerate_image_chips, load_proposals,
                      lookup_proposals)
-from ..scale import REFERENCES, parse_range, parse_ranges
+from ..scale import REFERENCES, is_unbounded, parse_range, parse_ranges
 from .chip_cache import (CACHE_VERSION, annotation_file, cache_key, load_cache,
                          resolve_cache_path, save_cache)
 from .transforms.resize_to_chip_scale import ResizeToChipScale
+from .transforms.valid_range import MarkValidRange
 
 __all__ = ['ChipDataset', 'enumerate_image_chips', 'CACHE_VERSION']
 
@@ -235,11 +236,43 @@ class ChipDataset:
         # Built from mmdet's registry so mmdet's transforms win without a default scope.
         self.pipeline = Compose(
             [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline])
+        self._check_pipeline_range()
         self.cache_path: Optional[str] = None
         self.cache_hit: Optional[bool] = None
         self._fully_initialized = False
         if not lazy_init:
             self.full_init()
+
+    def _check_pipeline_range(self) -> None:
+        """No silent switch-off of the range rule: a pipeline that packs training samples must
+        mark GT outside this dataset's range as ignored with the same range (the chips cover the
+        GT valid under ``valid_range``; a pipeline without ``MarkValidRange`` would train every
+        other GT as a normal positive, one with another range would ignore GT the chips cover).
+        Pipelines that pack nothing (enumeration, browsing) are not checked."""
+        from mmdet.datasets.transforms import PackDetInputs
+        transforms = getattr(self.pipeline, 'transforms', [])
+        if not any(isinstance(t, PackDetInputs) for t in transforms):
+            return
+        marks = [t for t in transforms if isinstance(t, MarkValidRange)]
+        if self.reference == 'original':
+            raise ValueError(
+                "ChipDataset(reference='original', scale_ranges=...) cannot train yet: its chip "
+                'pipeline has no per-scale MarkValidRange (unfinished). SNIP configs draw their '
+                'scale per sample with MarkValidRange(reference=\'original\') instead')
+        want = (tuple(self.valid_range), 'resized')
+        for t in marks:
+            if (tuple(t.valid_range), t.reference) != want:
+                raise ValueError(
+                    f'ChipDataset: the pipeline\'s {t!r} disagrees with the dataset\'s '
+                    f'valid_range={self.valid_range} (reference=\'resized\'): the chips would '
+                    'cover other GT than the rule keeps valid. Give both the same range')
+        if not marks and not is_unbounded(self.valid_range):
+            raise ValueError(
+                f'ChipDataset: valid_range={self.valid_range} but the pipeline has no '
+                'MarkValidRange, so GT outside the range would be trained as valid (the range '
+                "rule silently off). Add dict(type='MarkValidRange', valid_range="
+                f"{self.valid_range}, reference='resized', keep_empty=True) after "
+                "ResizeToChipScale, or set valid_range=(0, 'inf') to train every GT")
 
     # ------------------------------------------------------------------ mmengine wrapper API
     @property

@@ -81,7 +81,9 @@ def chip_pipeline(crop_to_chip=True, poly2mask=False, keep_empty=False, flip=0.0
 
 
 def make(coco, tmp_path, **kw):
-    kw.setdefault('pipeline', chip_pipeline())
+    if kw.get('reference') == 'original':
+        kw.setdefault('pipeline', ())  # per-scale ranges: enumeration only
+    kw.setdefault('pipeline', chip_pipeline(valid_range=kw.get('valid_range', (16, 560))))
     kw.setdefault('cache_dir', str(tmp_path / 'cache'))
     kw.setdefault('show_progress', False)
     return ChipDataset(dataset=inner_cfg(coco), chip_size=CHIP, stride=STRIDE, **kw)
@@ -564,3 +566,20 @@ def test_epoch_encoded_indices(coco, tmp_path):
         np.testing.assert_array_equal(a['chip'], b['chip'])
         assert ds.get_chip_info(ds.encode_index(4, i))['epoch'] == 4
         assert torch.equal(ds[i]['inputs'], ds[ds.encode_index(4, i)]['inputs'])
+
+
+def test_training_pipeline_must_apply_the_range(coco, tmp_path):
+    """No silent switch-off: a packing pipeline without MarkValidRange, or with another range,
+    is refused at build time; an explicit (0, 'inf') range needs none."""
+    no_mark = [t for t in chip_pipeline() if t['type'] != 'MarkValidRange']
+    with pytest.raises(ValueError, match='no MarkValidRange.*valid_range=.*inf'):
+        make(coco, tmp_path, pipeline=no_mark)
+    with pytest.raises(ValueError, match=r'disagrees.*valid_range=\(16.0, 560.0\)'):
+        make(coco, tmp_path, pipeline=chip_pipeline(valid_range=(16, 500)))
+    with pytest.raises(ValueError, match="reference='original'.*unfinished"):
+        make(coco, tmp_path, reference='original', scale_ranges=[(0, 80)] * 5,
+             pipeline=chip_pipeline())
+    ds = make(coco, tmp_path, pipeline=no_mark, valid_range=(0, 'inf'))
+    assert len(ds) > 0
+    # a pipeline that packs nothing (enumeration, browsing) is not checked
+    assert len(make(coco, tmp_path, pipeline=no_mark[:3])) == len(make(coco, tmp_path))
