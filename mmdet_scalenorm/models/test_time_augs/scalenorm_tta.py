@@ -195,7 +195,12 @@ class ScaleNormTTAModel(DetTTAModel):
                                  'each repeated the same number of times (flips)')
             rng = self.scale_ranges[view // (num_views // r)]
             return (*rng, 'original') if not is_unbounded(rng) else None
-        return None
+        raise ValueError(
+            f"ScaleNormTTAModel: view {view} of image img_id={meta.get('img_id')!r} has no "
+            "'valid_range' metainfo and the model has neither valid_range nor scale_ranges, so "
+            'the per-view range rule would silently be off. Mark each view with MarkValidRange '
+            "(packed by PackScaleNormInputs), set valid_range/scale_ranges, or pass "
+            "valid_range=(0, 'inf') to merge the views without a range on purpose")
 
     def _recover_view(self, sample: DetDataSample, view: int, num_views: int,
                       fields: Sequence[str]) -> dict:

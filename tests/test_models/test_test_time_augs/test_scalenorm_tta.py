@@ -54,6 +54,10 @@ SOFT = dict(nms=dict(type='soft_nms', iou_threshold=0.3, sigma=0.5, min_score=1e
 
 
 def build(**kw):
+    """The TTA model under test; without a range argument it merges without a range, which
+    must be asked for explicitly (valid_range=(0, inf))."""
+    if 'valid_range' not in kw and 'scale_ranges' not in kw:
+        kw['valid_range'] = (0, math.inf)
     return ScaleNormTTAModel(module=EchoDetector(), **kw)
 
 
@@ -429,3 +433,15 @@ def test_mask_of_one_object_is_the_same_from_x1_x2_and_flipped_views():
         union = (out.masks[0] | ref).sum().item()
         assert inter / union > 0.95, (winner, inter / union)
         assert torch.allclose(out.bboxes, box)
+
+
+def test_no_range_anywhere_is_an_error_not_a_silent_switch_off():
+    m = ScaleNormTTAModel(module=EchoDetector(), tta_cfg=HARD)
+    v = view([square(0, 0, 5), square(0, 0, 40)])
+    with pytest.raises(ValueError, match=r"no 'valid_range' metainfo.*valid_range=\(0, 'inf'\)"):
+        merge(m, [v])
+    # a view that carries its own range needs no model range
+    v.set_metainfo(dict(valid_range=(16.0, 560.0)))
+    assert merge(m, [v]).bboxes.tolist() == [square(0, 0, 40)]
+    # the explicit no-range model keeps both
+    assert len(merge(build(tta_cfg=HARD), [view([square(0, 0, 5), square(0, 0, 40)])])) == 2
