@@ -197,24 +197,31 @@ class ScaleRangeCocoMetric(CocoMetric):
         p.imgIds = self.img_ids
         p.maxDets = list(self.proposal_nums)
         p.iouThrs = self.iou_thrs
+        p.useCats = int(use_cats)
+        return self.range_stats(coco_eval)
+
+    def range_stats(self, coco_eval: COCOeval) -> List[Tuple[float, float, int]]:
+        """Run a configured ``coco_eval`` over ``scale_ranges`` -> (AP, AR, #GT) per range.
+
+        ``coco_eval``'s ground truth must carry the box ``w*h`` as ``area`` (:func:`box_area_coco`)
+        and its detections the area that decides their range; its area ranges are replaced by
+        ``scale_ranges``.  #GT counts the ground truth that pycocotools does not ignore.
+        """
+        p = coco_eval.params
         p.areaRng = [_area_rng(r) for r in self.scale_ranges]
         p.areaRngLbl = list(self.range_keys)
-        p.useCats = int(use_cats)
         coco_eval.evaluate()
         coco_eval.accumulate()
         precision = coco_eval.eval['precision']  # (T, R, K, A, M)
         recall = coco_eval.eval['recall']  # (T, K, A, M)
         out = []
-        img_ids, cat_ids = set(p.imgIds), set(p.catIds)
-        gts = [a for a in gt.dataset['annotations']
-               if a['image_id'] in img_ids and not a.get('iscrowd', 0)
-               and (not use_cats or a['category_id'] in cat_ids)]
+        gts = [g for gs in coco_eval._gts.values() for g in gs if not g['ignore']]
         for a_idx, area in enumerate(p.areaRng):
             pr = precision[:, :, :, a_idx, -1]
             rc = recall[:, :, a_idx, -1]
             ap = float(np.mean(pr[pr > -1])) if (pr > -1).any() else -1.0
             ar = float(np.mean(rc[rc > -1])) if (rc > -1).any() else -1.0
-            n_gt = sum(1 for a in gts if area[0] <= a['area'] <= area[1])
+            n_gt = sum(1 for g in gts if area[0] <= g['area'] <= area[1])
             out.append((ap, ar, n_gt))
         return out
 
