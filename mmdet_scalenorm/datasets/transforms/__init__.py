@@ -4,3 +4,4 @@ from .chip import SampleChip  # noqa: F401
 from .resize_to_chip_scale import ResizeToChipScale  # noqa: F401
 from .loading import LoadImageFromFileOrSkip  # noqa: F401
 from .formatting import PackScaleNormInputs  # noqa: F401
+from .keypoints import KeypointRandomFlip, KeypointResize, LoadAnnotationsWithKeypoints  # noqa: F401,E501

@@ -61,6 +61,7 @@ from mmdet.structures.bbox import BaseBoxes
 from ...chips import (_check_chip_args, candidate_starts, generate_chips, load_proposals,
                       lookup_proposals, negative_chip_pool)
 from ...scale import UNBOUNDED, valid_gt_mask
+from .keypoints import drop_outside_keypoints
 from .valid_range import gt_boxes_numpy
 
 
@@ -253,11 +254,8 @@ class SampleChip(BaseTransform):
             kps = np.array(results['gt_keypoints'], dtype=np.float32)[idx]
             kps[..., 0] -= x1
             kps[..., 1] -= y1
-            with np.errstate(invalid='ignore'):
-                outside = ~((kps[..., 0] >= 0) & (kps[..., 0] <= w) & (kps[..., 1] >= 0) &
-                            (kps[..., 1] <= h))
-            kps[..., 2] = np.where(outside, 0, kps[..., 2])
-            results['gt_keypoints'] = kps
+            # outside the chip -> v=0, and every v=0 keypoint is (0, 0, 0)
+            results['gt_keypoints'] = drop_outside_keypoints(kps, (h, w))
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(chip_size={self.chip_size}, stride={self.stride}, '

@@ -81,8 +81,9 @@ def test_crop_given_chip_hand_computed(mask_type):
     np.testing.assert_array_equal(out['gt_masks'].get_bboxes('hbox').tensor.numpy(),
                                   out['gt_bboxes'].tensor.numpy())
     kps = out['gt_keypoints']
-    # Centres: box 1's centre x = 640 - 100 = 540 > 512 -> invisible; box 2's corner x = -50.
-    np.testing.assert_array_equal(kps[:, 0], [[100, 100, 2], [540, 100, 0], [0, 100, 2],
+    # Centres: box 1's centre x = 640 - 100 = 540 > 512 -> invisible, stored as (0, 0, 0);
+    # box 2's corner x = -50.
+    np.testing.assert_array_equal(kps[:, 0], [[100, 100, 2], [0, 0, 0], [0, 100, 2],
                                               [225, 275, 2]])
     np.testing.assert_array_equal(kps[:, 1, 2], [2, 2, 0, 2])
     assert out['chip'] == (100.0, 50.0, 612.0, 562.0) and out['chip_type'] == 'pos'
@@ -264,7 +265,11 @@ def test_property_boxes_masks_keypoints_stay_aligned(scene):
     # Keypoints are translated with the boxes; visible ones lie inside their (clipped) box.
     src = np.asarray(boxes, np.float32).reshape(-1, 4)[out['gt_bboxes_labels']]
     kps = out['gt_keypoints']
-    np.testing.assert_allclose(kps[:, 0, 0], (src[:, 0] + src[:, 2]) / 2 - chip[0])
+    cx = (src[:, 0] + src[:, 2]) / 2 - chip[0]
+    cy = (src[:, 1] + src[:, 3]) / 2 - chip[1]
+    inside = (cx >= 0) & (cx <= cw) & (cy >= 0) & (cy <= ch)
+    np.testing.assert_allclose(kps[:, 0, 0], np.where(inside, cx, 0))  # outside: (0, 0, 0)
+    np.testing.assert_array_equal(kps[~inside, 0], 0)
     vis = kps[..., 2] > 0
     for i, k in zip(*np.nonzero(vis)):
         x, y = kps[i, k, :2]
