@@ -45,7 +45,10 @@ def test_python_inference_example_runs_as_written(tmp_path, synthetic_tiny):
 @pytest.mark.parametrize('tool', ['tools/analysis_tools/compare_methods.py',
                                   'tools/analysis_tools/ablate_view_nms.py',
                                   'tools/misc/dump_proposals.py',
-                                  'tools/misc/make_synthetic_dataset.py'])
+                                  'tools/misc/make_synthetic_dataset.py',
+                                  'tools/misc/publish_model.py',
+                                  'tools/misc/download_checkpoint.py',
+                                  'tools/misc/gen_model_zoo.py'])
 def test_tools_named_in_the_readme_exist_and_answer_help(tool):
     assert tool in README
     p = subprocess.run([sys.executable, tool, '--help'], cwd=REPO, capture_output=True,
