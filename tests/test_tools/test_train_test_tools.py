@@ -186,3 +186,8 @@ def test_mim_train_and_test_from_regular_install(tmp_path, synthetic_tiny):
     assert re.search(rf'Testing command is \S*python\S* {re.escape(str(mim_dir))}/tools/test\.py',
                      out), out[-3000:]
     assert re.search(r'bbox_mAP: -?\d', out), out[-3000:]
+    # mim search reads the installed package's .mim/model-index.yml: every model of the metafiles
+    out = _run([mim, 'search', 'mmdet_scalenorm'], cwd=cwd, **env)
+    from mmdet_scalenorm.utils.model_zoo import load_model_index
+    names = [m.name for m in load_model_index(osp.join(REPO, 'model-index.yml'))]
+    assert names and all(f'config id: {n}\n' in out for n in names), out[-3000:]
