@@ -10,7 +10,10 @@
    histogram (``scale_distribution.png``) and chip pictures (``chips/``).
 
 ``--config`` picks another config of ``configs/synthetic/``, e.g. the ISN Mask R-CNN one
-(``isn-mask-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py``): masks are then drawn and evaluated too.
+(``isn-mask-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py``): masks are then drawn and evaluated too; or
+the ISN Keypoint R-CNN one (``isn-keypoint-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py``): the figures'
+keypoints and skeletons are drawn (``mmdet_scalenorm.apis.draw_keypoints``) and the keypoint AP
+(OKS) table is printed after the box table.
 
 Usage: python tools/demo.py [--config CONFIG] [--device cpu|cuda] [--iters N] [--work-dir DIR]
     [--quick]
@@ -58,12 +61,44 @@ def _cfg(args, work_dir):
     return cfg
 
 
+# the metric sections of results.md, in order: (metric, title); a lone box table has no title
+METRIC_SECTIONS = (('bbox', 'boxes (bbox)'), ('segm', 'masks (segm)'),
+                   ('keypoints', 'keypoints (OKS AP of the classes with keypoints)'))
+
+
+def results_markdown(results: dict) -> str:
+    """The metrics tables of ``{evaluation: metrics}``: boxes, then masks and keypoints when
+    they were evaluated (one titled table each)."""
+    from mmdet_scalenorm.apis.experiment import metrics_table
+    rows = [((name, ), m) for name, m in results.items()]
+    found = [(m, title) for m, title in METRIC_SECTIONS
+             if any(k.endswith(f'{m}_mAP') for r in results.values() for k in r)]
+    if len(found) <= 1:
+        return metrics_table(rows)
+    return '\n\n'.join(f'{title}:\n\n' + metrics_table(rows, metric=m) for m, title in found)
+
+
+def keypoint_drawing(cfg):
+    """(0-based skeleton, labels of the classes with keypoints) of the config's validation set:
+    CocoKeypointDataset's metainfo and the categories of its annotation file that name
+    keypoints."""
+    from mmdet.registry import DATASETS
+    ds = DATASETS.build(cfg.val_dataloader.dataset)
+    classes = list(ds.metainfo['classes'])
+    with open(ds.ann_file) as f:
+        cats = json.load(f)['categories']
+    labels = [classes.index(c['name']) for c in cats if c.get('keypoints') and c['name'] in classes]
+    return [list(p) for p in ds.metainfo['skeleton']], labels
+
+
 def draw_detections(args, ckpt, img_dir, out_dir, score_thr=0.5):
     """Run the ISN multi-scale model through the inference API on the first validation images
-    and save each with its detections drawn (mmdet's DetLocalVisualizer)."""
+    and save each with its detections drawn (mmdet's DetLocalVisualizer), and the keypoints and
+    skeletons of the classes with keypoints on top (:func:`mmdet_scalenorm.apis.draw_keypoints`)
+    when the model predicts them."""
     import mmcv
     from mmdet.visualization import DetLocalVisualizer
-    from mmdet_scalenorm.apis import inference_scalenorm, init_scalenorm_detector
+    from mmdet_scalenorm.apis import draw_keypoints, inference_scalenorm, init_scalenorm_detector
     from mmdet_scalenorm.utils import set_data_root
     from mmengine.config import Config
     cfg = set_data_root(Config.fromfile(args.config), args.data_root)
@@ -72,13 +107,19 @@ def draw_detections(args, ckpt, img_dir, out_dir, score_thr=0.5):
     vis = DetLocalVisualizer.get_instance('demo_vis', save_dir=out_dir)
     vis.dataset_meta = dict(cfg.metainfo) if 'metainfo' in cfg else {}
     os.makedirs(out_dir, exist_ok=True)
+    kps_meta = None
     for name in names:
         path = osp.join(img_dir, name)
         result = inference_scalenorm(model, path)
         img = mmcv.imread(path, channel_order='rgb')
         out = osp.join(out_dir, osp.splitext(name)[0] + '.jpg')
-        vis.add_datasample(name, img, result, draw_gt=False, pred_score_thr=score_thr,
-                           out_file=out)
+        vis.add_datasample(name, img, result, draw_gt=False, pred_score_thr=score_thr)
+        drawn = vis.get_image()
+        if 'keypoints' in result.pred_instances:
+            kps_meta = kps_meta or keypoint_drawing(cfg)
+            drawn = draw_keypoints(vis, result.pred_instances, kps_meta[0], labels=kps_meta[1],
+                                   score_thr=score_thr)
+        mmcv.imwrite(drawn[..., ::-1], out)
         n = int((result.pred_instances.scores >= score_thr).sum())
         print(f'  {out}: {n} detections with score >= {score_thr}')
 
@@ -115,7 +156,7 @@ def main(argv=None):
     from mmdet.utils import register_all_modules
     import mmdet_scalenorm  # noqa: F401
     from mmdet_scalenorm.datasets.synthetic import generate_synthetic_coco
-    from mmdet_scalenorm.apis.experiment import evaluate, metrics_table, set_iterations, train
+    from mmdet_scalenorm.apis.experiment import evaluate, set_iterations, train
     from mmdet_scalenorm.utils import allow_full_checkpoint_load
     allow_full_checkpoint_load()
     register_all_modules()
@@ -150,10 +191,7 @@ def main(argv=None):
     draw_detections(args, ckpt, data['val_img'], osp.join(args.work_dir, 'vis'))
     plots(args)
 
-    md = metrics_table([((name, ), m) for name, m in results.items()])
-    if any(k.endswith('segm_mAP') for m in results.values() for k in m):  # an instance config
-        md = 'boxes (bbox):\n\n' + md + '\n\nmasks (segm):\n\n' + metrics_table(
-            [((name, ), m) for name, m in results.items()], metric='segm')
+    md = results_markdown(results)
     with open(osp.join(args.work_dir, 'metrics.json'), 'w') as f:
         json.dump(dict(results=results, checkpoint=ckpt, config=args.config,
                        train_seconds=round(t_train, 1)), f, indent=2)

@@ -10,6 +10,8 @@ from mmengine.config import Config
 from ..utils.config import set_data_root, use_tta
 
 ISN_RANGE = (16, 560)
+# evaluators that take scale_ranges (ScaleRangeCocoMetric and its subclasses): kept as configured
+RANGE_METRICS = ('ScaleRangeCocoMetric', 'CocoKeypointMetric')
 
 
 def _range_key(rng) -> str:
@@ -21,13 +23,15 @@ def load_experiment_config(config: str, data_root: str, work_dir: str, seed: int
                            workers: int = 1,
                            scale_ranges: Sequence[Tuple[float, float]] = (ISN_RANGE, ),
                            batch_size: Optional[int] = None) -> Config:
-    """``config`` pointed at ``data_root``, evaluated with ScaleRangeCocoMetric(scale_ranges)."""
+    """``config`` pointed at ``data_root``, evaluated with ScaleRangeCocoMetric(scale_ranges)
+    (a config's CocoKeypointMetric stays one, with these ranges)."""
     cfg = Config.fromfile(config)
     set_data_root(cfg, data_root)
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=seed)
     for key in ('val_evaluator', 'test_evaluator'):
-        cfg[key] = dict(cfg[key], type='ScaleRangeCocoMetric',
+        kind = cfg[key].get('type')
+        cfg[key] = dict(cfg[key], type=kind if kind in RANGE_METRICS else 'ScaleRangeCocoMetric',
                         scale_ranges=[tuple(r) for r in scale_ranges])
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[key].num_workers = workers
@@ -88,7 +92,7 @@ def evaluate(cfg: Config, checkpoint: str, tta: bool = False,
         # evaluate on those images only (else the GT of the others count as missed)
         evs = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
         for ev in evs:
-            if ev.get('type') == 'ScaleRangeCocoMetric':
+            if ev.get('type') in RANGE_METRICS:
                 ev['restrict_to_results'] = True
     _own_visualizer(cfg)
     return Runner.from_cfg(cfg).test()
@@ -97,8 +101,8 @@ def evaluate(cfg: Config, checkpoint: str, tta: bool = False,
 def metrics_table(rows: List[Tuple[Sequence[str], Dict[str, float]]],
                   first_cols: Sequence[str] = ('evaluation', ),
                   scale_range=ISN_RANGE, metric: str = 'bbox') -> str:
-    """Markdown table of COCO ``metric`` ('bbox' or 'segm') AP (in %) and AP/AR within
-    ``scale_range``.
+    """Markdown table of COCO ``metric`` ('bbox', 'segm' or 'keypoints') AP (in %) and AP/AR
+    within ``scale_range`` (no APs column for keypoints: COCO's keypoint evaluation has none).
 
     ``rows`` are ``(leading cells, metrics)``; a metric of -1 (no GT in the range) is 'n/a'."""
     rk = _range_key(scale_range)
@@ -107,6 +111,7 @@ def metrics_table(rows: List[Tuple[Sequence[str], Dict[str, float]]],
     keys = [('AP', f'{m}_mAP'), ('AP50', f'{m}_mAP_50'), ('AP75', f'{m}_mAP_75'),
             ('APs', f'{m}_mAP_s'), ('APm', f'{m}_mAP_m'), ('APl', f'{m}_mAP_l'),
             (f'AP[{lo},{hi}]', f'{m}_mAP_{rk}'), (f'AR[{lo},{hi}]', f'{m}_mAR_{rk}')]
+    keys = [k for k in keys if not (m == 'keypoints' and k[0] == 'APs')]
     header = list(first_cols) + [k for k, _ in keys]
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for cells, metrics in rows:

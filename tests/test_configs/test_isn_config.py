@@ -156,7 +156,9 @@ def test_metafile_lists_the_config_without_results():
     import yaml
     meta = yaml.safe_load(open(osp.join(REPO, 'configs', 'isn', 'metafile.yml')))
     names = [m['Name'] for m in meta['Models']]
-    assert names == ['isn-faster-rcnn_r50_fpn_18e_coco', 'isn-mask-rcnn_r50_fpn_18e_coco']
+    assert names == ['isn-faster-rcnn_r50_fpn_18e_coco', 'isn-mask-rcnn_r50_fpn_18e_coco',
+                     'isn-keypoint-rcnn_r50_fpn_18e_coco',
+                     'isn-keypoint-rcnn-light_r50_fpn_18e_coco']
     for model in meta['Models']:
         assert model['In Collection'] == meta['Collections'][0]['Name'] == 'ISN'
         assert osp.basename(model['Config']) == model['Name'] + '.py'

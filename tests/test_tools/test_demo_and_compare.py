@@ -43,6 +43,55 @@ def test_demo_quick_end_to_end(tmp_path):
     assert len(glob.glob(str(work / 'chips' / '*.png'))) == 2
 
 
+def test_demo_keypoint_config_draws_keypoints_and_prints_the_keypoint_table(
+        tmp_path, synthetic_tiny, monkeypatch):
+    """tools/demo.py --config <keypoint config>, its two keypoint parts without the training: the
+    results table gains a keypoint (OKS) table after the box table, and the drawn validation
+    images get the figures' keypoints through draw_keypoints (its pixels are tested in
+    tests/test_apis/test_keypoint_vis.py) with the dataset's skeleton, for the figure class."""
+    import torch
+    import mmdet_scalenorm.apis as apis
+    from mmdet.apis import init_detector
+    from mmdet.utils import register_all_modules
+    from mmdet_scalenorm.datasets.coco_keypoint import SYNTHETIC_KEYPOINT_METAINFO
+    from mmdet_scalenorm.utils import allow_full_checkpoint_load
+    from tests._tiny_config import load_script
+    demo = load_script('tools/demo.py')
+    m = {'coco/bbox_mAP': 0.5, 'coco/bbox_mAP_s': 0.25, 'coco/keypoints_mAP': 0.375,
+         'coco/keypoints_mAP_50': 0.75, 'coco/keypoints_mAP_m': -1.0,
+         'coco/keypoints_mAP_16-560': 0.125, 'coco/keypoints_mAR_16-560': 0.625}
+    md = demo.results_markdown({'single-scale': m})
+    box, kps = md.split('boxes (bbox):')[1].split('keypoints (OKS AP')
+    assert '| single-scale | 50.0 | n/a | n/a | 25.0 |' in box
+    assert '| evaluation | AP | AP50 | AP75 | APm | APl | AP[16,560] | AR[16,560] |' in kps
+    assert '| single-scale | 37.5 | 75.0 | n/a | n/a | n/a | 12.5 | 62.5 |' in kps
+    assert demo.results_markdown({'x': {'coco/bbox_mAP': 0.5}}).startswith('| evaluation |')
+
+    register_all_modules()
+    allow_full_checkpoint_load()
+    config = os.path.join(REPO, 'configs', 'synthetic',
+                          'isn-keypoint-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py')
+    torch.manual_seed(0)
+    ckpt = str(tmp_path / 'init.pth')
+    torch.save(dict(state_dict=init_detector(config, None, device='cpu').state_dict(), meta={}),
+               ckpt)
+    calls = []
+    real = apis.draw_keypoints
+    monkeypatch.setattr(apis, 'draw_keypoints',
+                        lambda vis, inst, *a, **k: calls.append((inst, a, k)) or
+                        real(vis, inst, *a, **k))
+    args = demo.parse_args(['--config', config, '--data-root', synthetic_tiny['data_root'],
+                            '--num-vis', '1'])
+    demo.draw_detections(args, ckpt, synthetic_tiny['val_img'], str(tmp_path / 'vis'),
+                         score_thr=0.0)
+    (out, ) = glob.glob(str(tmp_path / 'vis' / '*.jpg'))
+    assert cv2.imread(out).size > 0
+    (inst, (skeleton, ), kw), = calls
+    assert skeleton == SYNTHETIC_KEYPOINT_METAINFO['skeleton']
+    assert kw == dict(labels=[4], score_thr=0.0)  # 'figure', the class with keypoints
+    assert inst.keypoints.shape == (len(inst), 13, 3)
+
+
 def _compare_module():
     import importlib.util
     spec = importlib.util.spec_from_file_location(
@@ -114,6 +163,62 @@ def test_compare_methods_instance_task_box_and_mask_tables(tmp_path):
     assert raw['task'] == 'instance'
     for test in raw['tests'].values():
         assert {'bbox_mAP', 'segm_mAP', 'bbox_mAP_16-560', 'segm_mAP_16-560'} <= set(test)
+
+
+def test_compare_methods_keypoints_task_box_and_keypoint_tables(tmp_path):
+    """--task keypoints: the baseline and ISN Keypoint R-CNN configs train one iteration each
+    (2 in all) and are evaluated on one image, single scale and 5 scales (the baseline's without
+    range); the markdown has a box table and a keypoint table (no APs column: COCO's keypoint
+    evaluation has none) with the AP[16,560] columns; runs live in WORK_DIR/keypoints/."""
+    cm = _compare_module()
+    assert cm.parse_args(['--task', 'keypoints']).methods == ['baseline', 'isn']
+    with pytest.raises(SystemExit):  # no MS keypoint config: a clear refusal, not a crash later
+        cm.parse_args(['--task', 'keypoints', '--methods', 'mst'])
+    assert [k for k, _ in cm.metric_keys('keypoints')] == \
+        ['AP', 'AP50', 'AP75', 'APm', 'APl', 'AP[16,560]', 'AR[16,560]']
+    out_md = tmp_path / 'kps.md'
+    out = _run([sys.executable, 'tools/analysis_tools/compare_methods.py', '--task', 'keypoints',
+                '--iters', '1', '--seeds', '0', '--preset', 'tiny', '--data-root',
+                str(tmp_path / 'data'), '--work-dir', str(tmp_path / 'cmp'), '--num-val', '1',
+                '--out', str(out_md)])
+    assert out.count('training 1 iterations') == 2
+    text = out_md.read_text()
+    assert 'Keypoint R-CNN R18-tiny FPN' in text
+    box, kps = text.split('Box AP (bbox):')[1].split('Keypoint AP (keypoints')
+    for part, ncols in ((box, 13), (kps, 12)):
+        rows = [r.strip('|').split('|') for r in part.splitlines()
+                if r.startswith('| baseline') or r.startswith('| isn')]
+        assert [(r[0].strip(), r[2].strip()) for r in rows] == [
+            ('baseline', cm.SINGLE), ('baseline', cm.MS_NO_RANGE), ('isn', cm.SINGLE),
+            ('isn', cm.MS_ISN)]
+        assert all(len(r) == ncols for r in rows)
+    for name in ('baseline', 'isn'):
+        raw = json.loads((tmp_path / 'cmp' / 'keypoints' / name / 'seed0_it1' /
+                          'result.json').read_text())
+        assert raw['task'] == 'keypoints' and len(raw['tests']) == 2
+        for test in raw['tests'].values():
+            assert {'bbox_mAP', 'keypoints_mAP', 'keypoints_mAP_16-560',
+                    'keypoints_mAR_16-560'} <= set(test)
+            assert all(v == -1 or 0 <= v <= 1 for k, v in test.items() if 'mA' in k)
+
+
+def test_compare_no_range_tta_of_the_keypoint_task_is_the_isn_views_without_range():
+    """The keypoint baseline's 5-scale test: the ISN keypoint config's views (packing the
+    dataset's flip_indices) with the MS recipe's range switch-off."""
+    from mmengine.config import Config
+    cm = _compare_module()
+    isn = Config.fromfile(os.path.join(cm.SYN, cm.CONFIGS['keypoints']['isn']))
+    cfg = cm.no_range_tta(Config.fromfile(os.path.join(cm.SYN, cm.CONFIGS['keypoints']
+                                                       ['baseline'])), 'keypoints')
+    assert cfg.tta_pipeline == isn.tta_pipeline
+    assert tuple(cfg.tta_model.valid_range) == (0, 'inf')
+    assert {k: v for k, v in cfg.tta_model.items() if k != 'valid_range'} == \
+        {k: v for k, v in isn.tta_model.items() if k != 'valid_range'}
+    # the detection task's is its MS config's, unchanged
+    ms = Config.fromfile(os.path.join(cm.SYN, cm.CONFIGS['detection']['ms']))
+    det = cm.no_range_tta(Config.fromfile(os.path.join(cm.SYN, cm.CONFIGS['detection']
+                                                       ['baseline'])))
+    assert det.tta_model == ms.tta_model and det.tta_pipeline == ms.tta_pipeline
 
 
 def test_compare_report_only_trains_nothing(tmp_path, synthetic_tiny):

@@ -8,13 +8,16 @@ seeds in separate processes) reuses finished runs and only trains what is missin
 is rebuilt from every cached result of the requested seeds.
 
 ``--task detection`` (default) compares the Faster R-CNN configs of ``configs/synthetic/``, ``--task
-instance`` the Mask R-CNN ones (a box table and a mask table; runs in ``WORK_DIR/instance/``).
+instance`` the Mask R-CNN ones (a box table and a mask table; runs in ``WORK_DIR/instance/``),
+``--task keypoints`` the Keypoint R-CNN ones (baseline and ISN rows: there is no MS keypoint
+config; a box table and a keypoint table, OKS AP of the figures; runs in ``WORK_DIR/keypoints/``).
 
 Rows (``--methods``; each is a config of ``configs/synthetic/`` plus the listed changes):
 
 * ``baseline``: single-scale training; tested single-scale and with the same 5-scale test as MST
   (no range, soft-NMS merge): the fair competitor of the pyramid methods.
-* ``mst``: pyramid x{4,2,1,.5,.25} chips, every object trained at every scale, 5-scale test.
+* ``mst``: pyramid x{4,2,1,.5,.25} chips, every object trained at every scale, 5-scale test
+  (detection and instance tasks).
 * ``isn``: ISN (range [16, 560] in resized pixels at train and test); single and 5-scale test.
 * ablations of ISN, 5-scale test: ``isn-no-small-ignore`` (small invalid GT taught as
   background again), ``isn-512`` (512-px chips instead of ISN's 576).
@@ -23,7 +26,8 @@ Rows (``--methods``; each is a config of ``configs/synthetic/`` plus the listed 
 its 5-scale test and ISN with its own) as ``WORK_DIR/learning_curves.png``.
 
 Usage:
-    python tools/analysis_tools/compare_methods.py [--task detection|instance] [--seeds 0 1 2]
+    python tools/analysis_tools/compare_methods.py [--task detection|instance|keypoints]
+        [--seeds 0 1 2]
         [--iters N] [--out FILE.md]
         [--methods ...] [--work-dir DIR] [--data-root DIR] [--num-val N] [--curve-iters ...]
 """
@@ -48,8 +52,15 @@ CONFIGS = {
     'instance': dict(baseline='mask-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
                      ms='ms-mask-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
                      isn='isn-mask-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py'),
+    'keypoints': dict(baseline='keypoint-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
+                      isn='isn-keypoint-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py'),
 }
-TASK_METRICS = {'detection': ('bbox', ), 'instance': ('bbox', 'segm')}
+TASK_METRICS = {'detection': ('bbox', ), 'instance': ('bbox', 'segm'),
+                'keypoints': ('bbox', 'keypoints')}
+TASK_MODELS = {'detection': 'Faster R-CNN', 'instance': 'Mask R-CNN',
+               'keypoints': 'Keypoint R-CNN'}
+METRIC_TITLES = {'bbox': 'Box AP (bbox)', 'segm': 'Mask AP (segm)',
+                 'keypoints': 'Keypoint AP (keypoints: OKS AP of the figures)'}
 # name: config kind, training description, edits applied to the config, [(test, tta kind)]
 # tta kind: None = single scale; 'config' = the config's own tta_model; 'no-range' = the MS
 # config's 5-scale TTA (ISN views, range switched off).
@@ -64,11 +75,28 @@ METHODS = {
 DEFAULT_METHODS = ['baseline', 'mst', 'isn']
 
 
+def task_methods(task: str, methods=None):
+    """``methods`` (default: ``DEFAULT_METHODS``) checked against the configs of ``task``:
+    a method whose config kind the task lacks (``mst`` for keypoints) is a ``ValueError``, left
+    out of the default list."""
+    if methods is None:
+        return [m for m in DEFAULT_METHODS if METHODS[m][0] in CONFIGS[task]]
+    missing = [m for m in methods if METHODS[m][0] not in CONFIGS[task]]
+    if missing:
+        raise ValueError(f'--methods {" ".join(missing)}: --task {task} has no '
+                         f'{"/".join(sorted({METHODS[m][0] for m in missing}))} config in '
+                         f'configs/synthetic/; its methods: '
+                         f'{[m for m in METHODS if METHODS[m][0] in CONFIGS[task]]}')
+    return list(methods)
+
+
 def metric_keys(metric: str = 'bbox'):
-    """(column, metric key) of the table for ``metric`` ('bbox' or 'segm')."""
-    return [('AP', f'{metric}_mAP'), ('AP50', f'{metric}_mAP_50'), ('AP75', f'{metric}_mAP_75'),
+    """(column, metric key) of the table for ``metric`` ('bbox', 'segm' or 'keypoints'; COCO's
+    keypoint evaluation has no small objects, so no APs column)."""
+    keys = [('AP', f'{metric}_mAP'), ('AP50', f'{metric}_mAP_50'), ('AP75', f'{metric}_mAP_75'),
             ('APs', f'{metric}_mAP_s'), ('APm', f'{metric}_mAP_m'), ('APl', f'{metric}_mAP_l'),
             ('AP[16,560]', f'{metric}_mAP_16-560'), ('AR[16,560]', f'{metric}_mAR_16-560')]
+    return [k for k in keys if not (metric == 'keypoints' and k[0] == 'APs')]
 
 
 METRIC_KEYS = metric_keys('bbox')
@@ -77,8 +105,10 @@ METRIC_KEYS = metric_keys('bbox')
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--task', default='detection', choices=list(CONFIGS),
-                   help="'detection' (Faster R-CNN) or 'instance' (Mask R-CNN: box and mask AP)")
-    p.add_argument('--methods', nargs='+', default=DEFAULT_METHODS, choices=list(METHODS))
+                   help="'detection' (Faster R-CNN), 'instance' (Mask R-CNN: box and mask AP) "
+                   "or 'keypoints' (Keypoint R-CNN: box and keypoint AP; baseline and isn)")
+    p.add_argument('--methods', nargs='+', default=None, choices=list(METHODS),
+                   help=f'default: {" ".join(DEFAULT_METHODS)} (those the task has configs for)')
     p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     p.add_argument('--iters', type=int, default=None,
                    help="training iterations of every method (default: the configs' 1000)")
@@ -95,7 +125,12 @@ def parse_args(argv=None):
     p.add_argument('--report-only', action='store_true',
                    help='train nothing: write the table from the cached results (a run not '
                    'cached yet counts 0 seeds)')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    try:
+        args.methods = task_methods(args.task, args.methods)
+    except ValueError as e:
+        p.error(str(e))
+    return args
 
 
 def machine() -> str:
@@ -121,11 +156,19 @@ def method_config(name: str, args, seed: int, work: str):
 
 
 def no_range_tta(cfg, task: str = 'detection'):
-    """Give ``cfg`` the MS config's 5-scale TTA (the ISN views, range switched off)."""
+    """Give ``cfg`` the MS config's 5-scale TTA (the ISN views, range switched off). A task
+    without an MS config (keypoints) takes its ISN config's views with the MS recipe's change
+    (``ms_tta_model`` of configs/_base_/scale_norm/ms.py: no range)."""
     from mmengine.config import Config
-    ms = Config.fromfile(osp.join(SYN, CONFIGS[task]['ms']))
-    cfg.tta_model = ms.tta_model
-    cfg.tta_pipeline = ms.tta_pipeline
+    if 'ms' in CONFIGS[task]:
+        ms = Config.fromfile(osp.join(SYN, CONFIGS[task]['ms']))
+        cfg.tta_model = ms.tta_model
+        cfg.tta_pipeline = ms.tta_pipeline
+        return cfg
+    isn = Config.fromfile(osp.join(SYN, CONFIGS[task]['isn']))
+    recipe = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'scale_norm', 'ms.py'))
+    cfg.tta_model = dict(isn.tta_model, **recipe.ms_tta_model)
+    cfg.tta_pipeline = isn.tta_pipeline
     return cfg
 
 
@@ -188,8 +231,8 @@ def cell(values, scale=100.0) -> str:
 
 
 def table(results: list, methods, seeds, metric: str = 'bbox') -> str:
-    """Markdown table of ``metric`` ('bbox' or 'segm'): one row per (method, test), cells
-    mean ± std over ``seeds``."""
+    """Markdown table of ``metric`` ('bbox', 'segm' or 'keypoints'): one row per (method,
+    test), cells mean ± std over ``seeds``."""
     keys = metric_keys(metric)
     header = ['method', 'training', 'testing'] + [k for k, _ in keys] + ['train min', 'seeds']
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
@@ -263,18 +306,18 @@ def main(argv=None):
     out = args.out or osp.join(task_dir(args), 'compare.md')
     cmd = 'python tools/analysis_tools/compare_methods.py ' + ' '.join(
         argv if argv is not None else sys.argv[1:])
-    model = 'Faster R-CNN' if args.task == 'detection' else 'Mask R-CNN'
+    model = TASK_MODELS[args.task]
     parts = [
         f'Synthetic extreme-scale benchmark (preset `{args.preset}`, data seed {args.data_seed}, '
         f'{args.num_val or "all"} validation images), {model} R18-tiny FPN from scratch, '
         f'{iters} iterations x batch {batch} for every method (the same number '
         f'of training samples); training seeds {", ".join(map(str, args.seeds))}; each cell is '
         'the mean ± std (sample std) over the seeds; AP in %; AP/AR[16,560] over objects '
-        'with sqrt(w*h) in [16, 560] px (by the box, for masks too); "train min" is training '
-        'wall time in minutes.', '']
+        'with sqrt(w*h) in [16, 560] px (by the box, for masks and keypoints too); "train min" '
+        'is training wall time in minutes.', '']
     for metric in TASK_METRICS[args.task]:
         if len(TASK_METRICS[args.task]) > 1:
-            parts += [f'{"Box" if metric == "bbox" else "Mask"} AP ({metric}):', '']
+            parts += [f'{METRIC_TITLES[metric]}:', '']
         parts += [table(results, args.methods, args.seeds, metric), '']
     if curves:
         parts += [f'Learning curves (seed {args.seeds[0]}, bbox AP, `learning_curves.png`):', '',
