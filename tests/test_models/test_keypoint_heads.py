@@ -240,3 +240,22 @@ def test_bad_gt_keypoints_are_errors():
         head.get_targets(torch.zeros(2, 4), torch.zeros(1, K, 3))
     with pytest.raises(ValueError, match='pos_radius'):
         isn_head(pos_radius=-1)
+
+
+def test_rcnn_decode_of_large_boxes_is_capped_and_close_to_the_full_size_decode():
+    """max_decode_size decodes a large box on a smaller map: the keypoint lands within half a
+    box side / max_decode_size of Detectron2's full-size decode (max_decode_size=None)."""
+    torch.manual_seed(0)
+    preds = torch.randn(3, K, 56, 56) * 3
+    preds[:, :, 20, 31] += 12  # a clear peak
+    boxes = torch.tensor([[0., 0., 900., 600.], [5., 7., 305., 1107.], [3., 4., 60., 70.]])
+    full = rcnn_head(max_decode_size=None).decode(preds, boxes)
+    capped = rcnn_head(max_decode_size=256).decode(preds, boxes)
+    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    tol = torch.stack([w, h], 1).clamp(min=256) / 256 / 2 + 1  # + one full-size pixel
+    assert ((capped[..., :2] - full[..., :2]).abs() <= tol[:, None]).all()
+    assert torch.equal(capped[2], full[2])  # a box under the cap is decoded exactly as before
+    # the scores are the bicubic map's values, which depend on the map size: same sign only
+    assert (capped[..., 2] > 0).all() and (full[..., 2] > 0).all()
+    with pytest.raises(ValueError, match='max_decode_size'):
+        rcnn_head(max_decode_size=0)

@@ -9,7 +9,7 @@ keypoint's cell, summed over target keypoints and divided by their number in the
 box size rounded up, the argmax pixel's centre (+0.5) is the keypoint, the score is the spatial
 softmax probability there normalised over the 56x56 map (Detectron2's ``[0, 1, 3]`` output).
 """
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -39,6 +39,12 @@ class KeypointRCNNHead(BaseKeypointHead):
         up_scale (int): Bilinear upsampling factor after the deconv. Defaults to 2.
         loss_keypoint (dict): Spatial-softmax loss, called with ``(logits (M, H*W), cell (M,),
             avg_factor=M)`` for the M target keypoints. Defaults to ``CrossEntropyLoss``.
+        max_decode_size (int, optional): Decoding resizes each heatmap to the box size
+            (Detectron2); a box side above this many pixels is decoded on a map of this side
+            instead, the keypoint placed at the same relative position (error at most half a
+            box side / ``max_decode_size``: 0.2% of the box at 256). A 1000-px box costs ~0.5 s
+            per detection on a CPU core at full size. ``None`` decodes at the full box size,
+            exactly as Detectron2. Defaults to 256.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -47,8 +53,15 @@ class KeypointRCNNHead(BaseKeypointHead):
                  up_scale: int = 2,
                  loss_keypoint: ConfigType = dict(
                      type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+                 max_decode_size: Optional[int] = 256,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(num_keypoints, roi_feat_size, init_cfg=init_cfg)
+        if max_decode_size is not None and (isinstance(max_decode_size, bool) or
+                                            not isinstance(max_decode_size, int) or
+                                            max_decode_size < 1):
+            raise ValueError(f'max_decode_size must be an int >= 1 or None; got '
+                             f'{max_decode_size!r}')
+        self.max_decode_size = max_decode_size
         self.up_scale = int(up_scale)
         self.convs = nn.ModuleList()
         for i in range(num_convs):
@@ -109,6 +122,9 @@ class KeypointRCNNHead(BaseKeypointHead):
         widths = (bboxes[:, 2] - x1).clamp(min=1)
         heights = (bboxes[:, 3] - y1).clamp(min=1)
         widths_ceil, heights_ceil = widths.ceil(), heights.ceil()
+        if self.max_decode_size is not None:
+            widths_ceil = widths_ceil.clamp(max=self.max_decode_size)
+            heights_ceil = heights_ceil.clamp(max=self.max_decode_size)
         k = self.num_keypoints
         ks = torch.arange(k, device=preds.device)
         out = preds.new_zeros((bboxes.shape[0], k, 3))
