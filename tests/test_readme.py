@@ -54,3 +54,19 @@ def test_tools_named_in_the_readme_exist_and_answer_help(tool):
     p = subprocess.run([sys.executable, tool, '--help'], cwd=REPO, capture_output=True,
                        text=True, timeout=120, env=dict(os.environ, PYTHONWARNINGS='ignore'))
     assert p.returncode == 0 and 'usage:' in p.stdout, p.stderr[-2000:]
+
+
+def _expand_braces(path):
+    m = re.search(r'\{([^{}]*)\}', path)
+    if not m:
+        return [path]
+    return [p for alt in m.group(1).split(',')
+            for p in _expand_braces(path[:m.start()] + alt + path[m.end():])]
+
+
+def test_every_config_path_in_the_readme_exists():
+    paths = set(re.findall(r'configs/[\w{},./-]+?\.py', README))
+    assert len(paths) > 10
+    missing = [p for path in paths for p in _expand_braces(path)
+               if not osp.isfile(osp.join(REPO, p))]
+    assert not missing, missing
