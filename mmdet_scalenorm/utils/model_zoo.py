@@ -14,6 +14,9 @@ zoo) and OpenMMLab's model index (the format ``mim search`` reads):
   a mirror). Its full sha256 may be given as ``Weights SHA256`` (a field of this project; mim
   ignores it); without it the 8-hex prefix in the file name is checked. A model without
   ``Weights`` has no published checkpoint: it is not trained yet.
+* The published checkpoints of this project also ship with it: ``checkpoints/<config folder>/<file
+  name of Weights>`` beside ``model-index.yml`` (the repository, or ``.mim/`` of a regular
+  install) is the model's local mirror, used before the URL (see :attr:`ModelEntry.mirror`).
 * A download goes to ``<file>.part`` and resumes it with an HTTP ``Range: bytes=N-`` request (RFC
   9110 §14). A server that answers ``200`` instead of ``206`` ignores ranges, so the file is
   restarted from byte 0. A file whose hash does not match is removed.
@@ -195,6 +198,20 @@ class ModelEntry:
     @property
     def sha256(self) -> Optional[str]:
         return self.data.get('Weights SHA256')
+
+    def shipped(self, url: Optional[str]) -> Optional[str]:
+        """The copy of ``url``'s file that ships with this project, ``<index folder>/checkpoints/
+        <config folder>/<file name>``, when it exists, else None."""
+        if not url:
+            return None
+        name = osp.basename(urllib.parse.unquote(urllib.parse.urlsplit(url).path))
+        path = osp.join(self.root, 'checkpoints', osp.basename(osp.dirname(self.config)), name)
+        return path if name and osp.isfile(path) else None
+
+    @property
+    def mirror(self) -> Optional[str]:
+        """The shipped copy of the weights (checked against the sha256 like any download)."""
+        return self.shipped(self.weights)
 
 
 def default_model_index() -> str:

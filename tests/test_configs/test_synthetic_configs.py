@@ -68,3 +68,18 @@ def test_instance_baseline_trains_with_masks(tmp_path, synthetic_tiny):
             for line in open(f) if 'loss_mask' in line]
     assert [r['iter'] for r in rows] == [1, 2] and all(math.isfinite(r['loss_mask'])
                                                       for r in rows)
+
+
+@pytest.mark.parametrize('method', ['', 'isn-'])
+def test_2k_configs_are_the_1k_ones_stretched_by_set_iterations(method):
+    """The published 2k-iteration models' configs equal what compare_methods.py --iters 2000
+    trains: the 1k config through set_iterations (warm-up 200, LR steps at 1600 and 1850)."""
+    from mmdet_scalenorm.apis.experiment import set_iterations
+    syn = osp.join(REPO, 'configs', 'synthetic')
+    one = Config.fromfile(osp.join(syn, f'{method}faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py'))
+    two = Config.fromfile(osp.join(syn, f'{method}faster-rcnn_r18-tiny_fpn_1xb4-2k_synthetic.py'))
+    stretched = set_iterations(one, 2000)
+    stretched.train_cfg.val_interval = 2000
+    assert two.to_dict() == stretched.to_dict()
+    assert two.param_scheduler[0]['end'] == 200
+    assert two.param_scheduler[1]['milestones'] == [1600, 1850]

@@ -348,34 +348,82 @@ def test_repo_metafiles_list_every_config_and_untrained_models_say_so(capsys):
         shipped = {f'configs/{folder}/{f}' for f in os.listdir(osp.join(REPO, 'configs', folder))
                    if f.endswith('.py')}
         assert shipped <= configs, shipped - configs
+    published = []
     for m in models:
         assert osp.basename(m.config) == m.name + '.py' and osp.isfile(m.config_path)
-        assert m.weights is None  # nothing is published yet
+        if m.weights is None:
+            assert m.mirror is None and not m.data.get('Training Log')
+            continue
+        # a published model ships its file: named after the model, its hash and the metafile's
+        # full sha256 agree with the bytes, and its training log ships beside it
+        published.append(m.name)
+        fname = osp.basename(m.mirror)
+        assert m.weights.endswith('/checkpoints/synthetic/' + fname)
+        assert mz.model_name_from_filename(fname) == m.name
+        assert mz.sha256sum(m.mirror) == m.sha256 and m.sha256.startswith(
+            mz.hash_from_filename(fname))
+        log = m.shipped(m.data['Training Log'])
+        assert log and all('iter' in json.loads(ln) for ln in open(log) if ln.strip())
+    assert {'isn-faster-rcnn_r18-tiny_fpn_1xb4-2k_synthetic',
+            'faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic'} <= set(published)
+    # the committed checkpoints stay below the stated size budget (README: 40 MB)
+    folder = osp.join(REPO, 'checkpoints')
+    size = sum(osp.getsize(osp.join(d, f)) for d, _, fs in os.walk(folder) for f in fs)
+    assert size < 40e6, size
     tool = load_script('tools/misc/download_checkpoint.py')
     with pytest.raises(SystemExit, match=r'isn-faster-rcnn_r50_fpn_18e_coco.*not trained yet'):
         tool.main(['isn-faster-rcnn_r50_fpn_18e_coco'])
 
 
+def test_a_shipped_checkpoint_is_copied_from_the_mirror_offline_and_verified(tmp_path, capsys):
+    tool = load_script('tools/misc/download_checkpoint.py')
+    name = 'isn-faster-rcnn_r18-tiny_fpn_1xb4-2k_synthetic'
+    m = mz.find_model(name)
+    path = tool.main([name, '--dest', str(tmp_path), '--no-progress'])
+    assert path == str(tmp_path / osp.basename(m.mirror))
+    assert mz.sha256sum(path) == m.sha256
+    out = capsys.readouterr().out
+    assert f'from the local mirror {m.mirror}' in out
+    assert f'python tools/test.py {m.config} {path} --tta\n' in out
+    # a mirror copy that does not match the metafile is refused; the mirror itself is kept
+    bad_root = tmp_path / 'repo'
+    shutil.copytree(osp.join(REPO, 'configs', 'synthetic'), bad_root / 'configs' / 'synthetic')
+    (bad_root / 'model-index.yml').write_text('Import:\n  - configs/synthetic/metafile.yml\n')
+    mirror = bad_root / 'checkpoints' / 'synthetic' / osp.basename(m.mirror)
+    mirror.parent.mkdir(parents=True)
+    data = bytearray(open(m.mirror, 'rb').read())
+    data[-1] ^= 1
+    mirror.write_bytes(bytes(data))
+    with pytest.raises(SystemExit, match=rf'sha256 mismatch .* expected {m.sha256}.*removed'):
+        tool.main([name, '--dest', str(tmp_path / 'bad'), '--no-progress',
+                   '--model-index', str(bad_root / 'model-index.yml')])
+    assert mirror.is_file() and os.listdir(tmp_path / 'bad') == []
+
+
 def test_synthetic_results_are_the_numbers_of_the_comparison_they_cite():
     """Every Result of configs/synthetic/metafile.yml is the box AP cell of its (method, test)
-    row in results/compare_methods/compare.md."""
-    text = open(osp.join(REPO, 'results', 'compare_methods', 'compare.md')).read()
+    row in the comparison report it cites (results/compare_methods/compare*.md)."""
     table = {}
-    for line in text.splitlines():
-        cells = [c.strip() for c in line.strip('|').split('|')]
-        if len(cells) == 13 and re.fullmatch(r'\d+\.\d', cells[3]):
-            table[cells[0], cells[2]] = float(cells[3])
+    for source in ('compare.md', 'compare_it2000.md'):
+        text = open(osp.join(REPO, 'results', 'compare_methods', source)).read()
+        for line in text.splitlines():
+            cells = [c.strip() for c in line.strip('|').split('|')]
+            if len(cells) == 13 and re.fullmatch(r'\d+\.\d', cells[3]):
+                table[f'results/compare_methods/{source}', cells[0], cells[2]] = float(cells[3])
     method = {'faster-rcnn': 'baseline', 'ms-faster-rcnn': 'mst', 'isn-faster-rcnn': 'isn'}
     checked = 0
     for m in mz.load_model_index():
+        iters = m.metadata.get('Iterations')
         for r in m.data.get('Results') or []:
-            assert r['Source'] == 'results/compare_methods/compare.md'
+            assert r['Source'] == ('results/compare_methods/compare.md' if iters == 1000 else
+                                   f'results/compare_methods/compare_it{iters}.md')
             test = r.get('Test', m.metadata['Test'])
-            (key, ) = [k for k in table if k[0] == method[m.name.split('_')[0]] and
-                       (test == k[1] or test.startswith(k[1] + ' ('))]
+            (key, ) = [k for k in table if k[0] == r['Source'] and
+                       k[1] == method[m.name.split('_')[0]] and
+                       (test == k[2] or test.startswith(k[2] + ' ('))]
             assert r['Metrics'] == {'box AP': table[key]}, (m.name, key)
             checked += 1
-    assert checked == len(table) == 5
+    assert checked == len(table) >= 7
 
 
 # --------------------------------------------------------------------------------- generator

@@ -4,12 +4,14 @@ NAME is a model ``Name`` of the metafiles that ``model-index.yml`` lists (the ro
 model_zoo.md); its ``Weights`` URL is downloaded into DEST with a progress bar. An interrupted
 download resumes from ``<file>.part`` (HTTP ``Range``). The file is checked against the model's
 ``Weights SHA256``, else against the 8-hex prefix in its file name; a mismatch removes it. A URL,
-a ``file://`` URL or a local path (a mirror) works too. At the end it prints the commands that
-test the checkpoint. The logic is ``mmdet_scalenorm.utils.model_zoo``.
+a ``file://`` URL or a local path (a mirror) works too. A model whose checkpoint ships with this
+project (``checkpoints/`` of the repository, or of the installed package's ``.mim/``) is copied
+from there, offline, and verified the same way. At the end it prints the commands that test it. The logic is ``mmdet_scalenorm.utils.model_zoo``.
 
 Example::
 
-    python tools/misc/download_checkpoint.py isn-faster-rcnn_r50_fpn_18e_coco --dest checkpoints
+    python tools/misc/download_checkpoint.py isn-faster-rcnn_r18-tiny_fpn_1xb4-2k_synthetic \\
+        --dest work_dirs/checkpoints
 """
 import argparse
 import os.path as osp
@@ -25,7 +27,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('model', metavar='NAME|URL',
                    help='metafile model Name, or an http(s)/file URL or local path')
-    p.add_argument('--dest', default='checkpoints', help='download folder (default: checkpoints)')
+    p.add_argument('--dest', default=osp.join('work_dirs', 'checkpoints'),
+                   help='download folder (default: work_dirs/checkpoints)')
     p.add_argument('--sha256', help='expected sha256 (or prefix) for a URL; overrides the '
                    'metafile')
     p.add_argument('--model-index', help='model-index.yml to search (default: the repository\'s, '
@@ -66,7 +69,9 @@ def main(argv=None):
                     f'model {entry.name!r} has no published checkpoint (no Weights in '
                     f'{entry.metafile}): it is not trained yet. Train it with '
                     f'`python tools/train.py {entry.config}`')
-            url, sha = entry.weights, args.sha256 or entry.sha256
+            url, sha = entry.mirror or entry.weights, args.sha256 or entry.sha256
+            if entry.mirror:
+                print(f'from the local mirror {entry.mirror} (its URL: {entry.weights})')
         path = download(url, args.dest, sha256=sha, progress=not args.no_progress)
     except ModelZooError as e:
         raise SystemExit(f'error: {e}')

@@ -15,7 +15,8 @@ One table per dataset (``Training Data``), rows in index order, one row per ``Re
   ``box AP`` alone when nothing is measured), each value linked to the result's ``Source``;
   a model without results reads **not trained yet** (or **not evaluated yet** when it has
   ``Weights``), followed by ``Metadata.Paper Result`` as the paper's target;
-* checkpoint: ``Weights`` (and ``Training Log``) links, else "—".
+* checkpoint: ``Weights`` (and ``Training Log``) links, else "—"; a file that ships with the
+  project (``checkpoints/<config folder>/``, :meth:`ModelEntry.shipped`) is linked there.
 
 Links are relative to the folder of model-index.yml, where model_zoo.md lives.
 
@@ -45,6 +46,12 @@ def _cell(text) -> str:
 
 def _link(target: str, text: str) -> str:
     return f'[{text}]({target.replace(" ", "%20")})'
+
+
+def _local(entry, url: str) -> str:
+    """The shipped copy of ``url`` relative to the index folder, else ``url``."""
+    path = entry.shipped(url)
+    return osp.relpath(path, entry.root).replace(osp.sep, '/') if path else url
 
 
 def _rows(entry):
@@ -109,9 +116,9 @@ def _table(entries):
             cells = [_status(e)] + ['—'] * (len(metrics) - 1)
         ckpt = '—'
         if e.weights:
-            ckpt = _link(e.weights, 'model')
+            ckpt = _link(_local(e, e.weights), 'model')
             if e.data.get('Training Log'):
-                ckpt += ' / ' + _link(e.data['Training Log'], 'log')
+                ckpt += ' / ' + _link(_local(e, e.data['Training Log']), 'log')
         row = [_link(e.config, osp.basename(e.config)), method, _train(e), test] + cells + [ckpt]
         lines.append('| ' + ' | '.join(_cell(c) for c in row) + ' |')
     return lines
