@@ -191,3 +191,39 @@ def test_mim_train_and_test_from_regular_install(tmp_path, synthetic_tiny):
     from mmdet_scalenorm.utils.model_zoo import load_model_index
     names = [m.name for m in load_model_index(osp.join(REPO, 'model-index.yml'))]
     assert names and all(f'config id: {n}\n' in out for n in names), out[-3000:]
+    _check_installed_checkpoints(target, mim_dir, cwd, mim)
+
+
+def _check_installed_checkpoints(target, mim_dir, cwd, mim):
+    """The published checkpoints ship in the installed .mim/checkpoints: the download tool of the
+    installed package copies one from there offline; `mim download` fetches its Weights URL (here
+    rewritten to a loopback server) and dumps the config (mim checks no hash: we do)."""
+    import functools
+    import http.server
+    import threading
+    from mmdet_scalenorm.utils.model_zoo import find_model, sha256sum
+    name = 'isn-faster-rcnn_r18-tiny_fpn_1xb4-2k_synthetic'
+    m = find_model(name, osp.join(REPO, 'model-index.yml'))
+    fname = osp.basename(m.mirror)
+    assert sha256sum(str(mim_dir / 'checkpoints' / 'synthetic' / fname)) == m.sha256
+    env = dict(PYTHONPATH=str(target))
+    out = _run([PY, str(mim_dir / 'tools' / 'misc' / 'download_checkpoint.py'), name, '--dest',
+                str(cwd / 'dl'), '--no-progress'], cwd=cwd, **env)
+    assert f'from the local mirror {mim_dir}/checkpoints/synthetic/{fname}' in out, out[-3000:]
+    assert sha256sum(str(cwd / 'dl' / fname)) == m.sha256
+
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=osp.join(REPO, 'checkpoints')))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        meta = mim_dir / 'configs' / 'synthetic' / 'metafile.yml'
+        url = m.weights[:m.weights.index('/checkpoints/') + len('/checkpoints/')]
+        meta.write_text(meta.read_text().replace(
+            url, f'http://127.0.0.1:{srv.server_address[1]}/'))
+        out = _run([mim, 'download', 'mmdet_scalenorm', '--config', name, '--dest',
+                    str(cwd / 'mimdl')], cwd=cwd, **env)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert sha256sum(str(cwd / 'mimdl' / fname)) == m.sha256, out[-3000:]
+    assert (cwd / 'mimdl' / f'{name}.py').is_file()

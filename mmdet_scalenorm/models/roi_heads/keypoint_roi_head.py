@@ -98,22 +98,19 @@ class KeypointRoIHead(ScaleNormRoIHead):
 
     def loss(self, x: Tuple[Tensor], rpn_results_list: InstanceList,
              batch_data_samples: List[DetDataSample]) -> dict:
-        """:meth:`ScaleNormRoIHead.loss` plus ``keypoint_loss`` on the same sampled RoIs."""
-        if not self.with_keypoint:
-            return super().loss(x, rpn_results_list, batch_data_samples)
-        assert len(rpn_results_list) == len(batch_data_samples)
-        self._check_keypoint_gt(batch_data_samples)
-        sampling_results = self.assign_and_sample(x, rpn_results_list, batch_data_samples)
-        batch_gt_instances = [s.gt_instances for s in batch_data_samples]
-        losses = dict()
-        if self.with_bbox:
-            bbox_results = self.bbox_loss(x, sampling_results)
-            losses.update(bbox_results['loss_bbox'])
-        if self.with_mask:
-            mask_results = self.mask_loss(x, sampling_results, bbox_results['bbox_feats'],
-                                          batch_gt_instances)
-            losses.update(mask_results['loss_mask'])
-        losses.update(self.keypoint_loss(x, sampling_results, batch_gt_instances)['loss_keypoint'])
+        """:meth:`ScaleNormRoIHead.loss` plus ``keypoint_loss`` on the same sampled RoIs (the
+        keypoint GT is checked before any sampling)."""
+        if self.with_keypoint:
+            self._check_keypoint_gt(batch_data_samples)
+        return super().loss(x, rpn_results_list, batch_data_samples)
+
+    def loss_from_sampling(self, x: Tuple[Tensor], sampling_results: list,
+                           batch_data_samples: List[DetDataSample]) -> dict:
+        losses = super().loss_from_sampling(x, sampling_results, batch_data_samples)
+        if self.with_keypoint:
+            batch_gt_instances = [s.gt_instances for s in batch_data_samples]
+            losses.update(self.keypoint_loss(x, sampling_results,
+                                             batch_gt_instances)['loss_keypoint'])
         return losses
 
     def keypoint_loss(self, x: Tuple[Tensor], sampling_results: list,

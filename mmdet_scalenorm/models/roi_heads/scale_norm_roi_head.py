@@ -80,6 +80,12 @@ class ScaleNormRoIHead(StandardRoIHead):
         """:meth:`StandardRoIHead.loss` with range-aware sampling."""
         assert len(rpn_results_list) == len(batch_data_samples)
         sampling_results = self.assign_and_sample(x, rpn_results_list, batch_data_samples)
+        return self.loss_from_sampling(x, sampling_results, batch_data_samples)
+
+    def loss_from_sampling(self, x: Tuple[Tensor], sampling_results: list,
+                           batch_data_samples: List[DetDataSample]) -> dict:
+        """The branch losses of :meth:`StandardRoIHead.loss` on already sampled RoIs (bbox, then
+        mask on the bbox branch's features); a subclass adds its branches here."""
         losses = dict()
         if self.with_bbox:
             bbox_results = self.bbox_loss(x, sampling_results)
