@@ -1,13 +1,10 @@
 # ISN on the synthetic benchmark at 2k iterations of batch 4 (8000 chips, about two SNIPER epochs
-# of this data): the 1k config with its schedule stretched to the same shape (warm-up and LR steps
-# at the same fractions of training). At 1k iterations ISN sees under one SNIPER epoch and is
-# budget-starved; this is the budget of the published synthetic ISN model (model_zoo.md).
-_base_ = './isn-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py'
-
-train_cfg = dict(max_iters=2000, val_interval=2000)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=200),
-    dict(type='MultiStepLR', by_epoch=False, begin=0, end=2000, milestones=[1600, 1850],
-         gamma=0.1)
+# of this data): the 1k config with the 2k schedule. At 1k iterations ISN sees under one SNIPER
+# epoch and is budget-starved; this is the budget of the published synthetic ISN model.
+_base_ = [
+    './isn-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
+    '../_base_/schedules/synthetic_2k.py',
 ]
-default_hooks = dict(checkpoint=dict(interval=2000))
+train_cfg = {{_base_.train_cfg_2k}}
+param_scheduler = {{_base_.param_scheduler_2k}}
+default_hooks = {{_base_.default_hooks_2k}}

@@ -80,6 +80,7 @@ def test_2k_configs_are_the_1k_ones_stretched_by_set_iterations(method):
     two = Config.fromfile(osp.join(syn, f'{method}faster-rcnn_r18-tiny_fpn_1xb4-2k_synthetic.py'))
     stretched = set_iterations(one, 2000)
     stretched.train_cfg.val_interval = 2000
-    assert two.to_dict() == stretched.to_dict()
+    two_dict = {k: v for k, v in two.to_dict().items() if not k.endswith('_2k')}
+    assert two_dict == stretched.to_dict()
     assert two.param_scheduler[0]['end'] == 200
     assert two.param_scheduler[1]['milestones'] == [1600, 1850]
