@@ -6,7 +6,8 @@ chips mixes the five scales in every batch instead.  :class:`ChipScaleBatchSampl
 of their chip, as mmdet's ``AspectRatioBatchSampler`` groups by aspect ratio: a batch is yielded
 when one scale's bucket is full, so every batch holds chips of one scale.  At the end of a finite
 sampler the partial buckets are yielded one scale at a time (dropped with ``drop_last``), so the
-one-scale rule holds for every batch.  Config::
+one-scale rule holds for every batch.  ``len()`` is the parent's estimate: with ``drop_last`` an
+upper bound on the batches, without it up to one partial batch per scale more.  Config::
 
     train_dataloader = dict(
         sampler=dict(type='ChipInfiniteSampler', shuffle=True),
@@ -55,8 +56,3 @@ class ChipScaleBatchSampler(AspectRatioBatchSampler):
                 batch = bucket[i:i + self.batch_size]
                 if len(batch) == self.batch_size or not self.drop_last:
                     yield batch
-
-    def __len__(self) -> int:
-        """An upper bound when not ``drop_last`` (partial buckets add up to one batch per scale),
-        like mmdet's ``AspectRatioBatchSampler``, whose length is also an estimate."""
-        return super().__len__()
