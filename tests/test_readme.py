@@ -70,3 +70,13 @@ def test_every_config_path_in_the_readme_exists():
     missing = [p for path in paths for p in _expand_braces(path)
                if not osp.isfile(osp.join(REPO, p))]
     assert not missing, missing
+
+
+def test_the_comparison_reports_are_quoted_unedited():
+    """The README quotes the comparison reports compare_methods.py wrote, word for word."""
+    import glob
+    reports = sorted(glob.glob(osp.join(REPO, 'results', 'compare_methods', 'compare*.md')))
+    assert len(reports) >= 3
+    for path in reports:
+        text = open(path).read().strip()
+        assert text in README, f'{osp.relpath(path, REPO)} is not quoted unedited in README.md'
