@@ -171,8 +171,9 @@ def test_compare_methods_instance_task_box_and_mask_tables(tmp_path):
 def test_compare_methods_keypoints_task_box_and_keypoint_tables(tmp_path):
     """--task keypoints: the ISN Keypoint R-CNN config trains one iteration and is evaluated on
     one image, single scale and 5 scales (the baseline's 5-scale views are checked below, and
-    the baseline config trains in tests/test_configs); the markdown has a box table and a keypoint table (no APs column: COCO's keypoint
-    evaluation has none) with the AP[16,560] columns; runs live in WORK_DIR/keypoints/."""
+    the baseline config trains in tests/test_configs); the markdown has a box table and a
+    keypoint table (no APs column: COCO's keypoint evaluation has none) with the AP[16,560]
+    columns; runs live in WORK_DIR/keypoints/."""
     cm = _compare_module()
     assert cm.parse_args(['--task', 'keypoints']).methods == ['baseline', 'isn']
     with pytest.raises(SystemExit):  # no MS keypoint config: a clear refusal, not a crash later
@@ -182,9 +183,8 @@ def test_compare_methods_keypoints_task_box_and_keypoint_tables(tmp_path):
     out_md = tmp_path / 'kps.md'
     out = _run([sys.executable, 'tools/analysis_tools/compare_methods.py', '--task', 'keypoints',
                 '--methods', 'isn', '--iters', '1', '--seeds', '0', '--preset', 'tiny',
-                '--data-root',
-                str(tmp_path / 'data'), '--work-dir', str(tmp_path / 'cmp'), '--num-val', '1',
-                '--out', str(out_md)])
+                '--data-root', str(tmp_path / 'data'), '--work-dir', str(tmp_path / 'cmp'),
+                '--num-val', '1', '--out', str(out_md)])
     assert out.count('training 1 iterations') == 1
     text = out_md.read_text()
     assert 'Keypoint R-CNN R18-tiny FPN' in text
@@ -195,13 +195,12 @@ def test_compare_methods_keypoints_task_box_and_keypoint_tables(tmp_path):
         assert [(r[0].strip(), r[2].strip()) for r in rows] == [
             ('isn', cm.SINGLE), ('isn', cm.MS_ISN)]
         assert all(len(r) == ncols for r in rows)
-    for name in ('isn', ):
-        raw = json.loads((tmp_path / 'cmp' / 'keypoints' / name / 'seed0_it1' /
-                          'result.json').read_text())
-        assert raw['task'] == 'keypoints' and len(raw['tests']) == 2
-        for test in raw['tests'].values():
-            assert {'bbox_mAP', 'keypoints_mAP', 'keypoints_mAP_16-560',
-                    'keypoints_mAR_16-560'} <= set(test)
+    raw = json.loads((tmp_path / 'cmp' / 'keypoints' / 'isn' / 'seed0_it1' /
+                      'result.json').read_text())
+    assert raw['task'] == 'keypoints' and len(raw['tests']) == 2
+    for test in raw['tests'].values():
+        assert {'bbox_mAP', 'keypoints_mAP', 'keypoints_mAP_16-560',
+                'keypoints_mAR_16-560'} <= set(test)
 
 
 def test_compare_no_range_tta_of_the_keypoint_task_is_the_isn_views_without_range():

@@ -461,6 +461,9 @@ def test_check_passes_on_the_repo_and_fails_after_an_edit_of_the_tables(tmp_path
     text = open(osp.join(REPO, 'model_zoo.md')).read()
     assert '**not trained yet** (paper, ISN Table 4: 42.9)' in text
     assert '[30.4](results/compare_methods/compare.md)' in text
+    # a shipped checkpoint is linked in the repository, not at its URL
+    assert '[model](checkpoints/synthetic/isn-faster-rcnn_r18-tiny_fpn_1xb4-2k_synthetic_' \
+        '20261202-1737d444.pth)' in text
     md = tmp_path / 'model_zoo.md'
     md.write_text(text.replace('[30.4](results', '[31.4](results'))
     assert gen.main(['--check', '--out', str(md)]) == 1

@@ -6,7 +6,8 @@ download resumes from ``<file>.part`` (HTTP ``Range``). The file is checked agai
 ``Weights SHA256``, else against the 8-hex prefix in its file name; a mismatch removes it. A URL,
 a ``file://`` URL or a local path (a mirror) works too. A model whose checkpoint ships with this
 project (``checkpoints/`` of the repository, or of the installed package's ``.mim/``) is copied
-from there, offline, and verified the same way. At the end it prints the commands that test it. The logic is ``mmdet_scalenorm.utils.model_zoo``.
+from there, offline, and verified the same way. At the end it prints the commands that test it.
+The logic is ``mmdet_scalenorm.utils.model_zoo``.
 
 Example::
 
@@ -69,9 +70,10 @@ def main(argv=None):
                     f'model {entry.name!r} has no published checkpoint (no Weights in '
                     f'{entry.metafile}): it is not trained yet. Train it with '
                     f'`python tools/train.py {entry.config}`')
-            url, sha = entry.mirror or entry.weights, args.sha256 or entry.sha256
-            if entry.mirror:
-                print(f'from the local mirror {entry.mirror} (its URL: {entry.weights})')
+            mirror = entry.mirror
+            url, sha = mirror or entry.weights, args.sha256 or entry.sha256
+            if mirror:
+                print(f'from the local mirror {mirror} (its URL: {entry.weights})')
         path = download(url, args.dest, sha256=sha, progress=not args.no_progress)
     except ModelZooError as e:
         raise SystemExit(f'error: {e}')
