@@ -91,6 +91,10 @@ PRESETS: Dict[str, dict] = {
                  min_objects=3, max_objects=8),
     'demo': dict(num_train=400, num_val=80, img_size_range=(256, 640),
                  obj_size_range=(6, 400), min_objects=4, max_objects=16),
+    # SNIPER's operating point: images larger than a chip, where full-image training costs
+    # several times a chip's iteration (the equal-wall-time comparison of compare_methods.py).
+    'large': dict(num_train=400, num_val=80, img_size_range=(320, 960),
+                  obj_size_range=(6, 600), min_objects=4, max_objects=16),
 }
 DEFAULTS = dict(min_visible=0.5, min_area=4, placement_tries=10, img_format='jpg',
                 jpg_quality=92, clutter=1.0)
@@ -558,7 +562,8 @@ def generate_synthetic_coco(out_dir: str, preset: str = 'tiny', seed: int = 0,
     Args:
         out_dir: output folder (created).
         preset: ``'tiny'`` (tests: 6 train + 4 val images, sides 128-320, objects 6-200 px)
-            or ``'demo'`` (``make demo``: 400 + 80 images, sides 256-640, objects 6-400 px).
+            or ``'demo'`` (``make demo``: 400 + 80 images, sides 256-640, objects 6-400 px)
+            or ``'large'`` (400 + 80 images, sides 320-960, objects 6-600 px).
         seed: the seed every image's generator derives from.
         progress: show a progress bar over images.
         **overrides: any of ``num_train, num_val, img_size_range, obj_size_range, min_objects,

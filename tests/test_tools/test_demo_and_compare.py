@@ -245,3 +245,34 @@ def test_compare_report_only_trains_nothing(tmp_path, synthetic_tiny):
     assert mst[-1].strip() == '0' and mst[3].strip() == 'n/a'
     assert not (tmp_path / 'cmp' / 'mst').exists()
     assert 'x batch 4 for every method' in out.read_text()
+
+
+def test_compare_iters_of_gives_each_method_its_iterations(tmp_path, synthetic_tiny):
+    """--iters-of METHOD=N: the table reads each method's own cached run, shows an iters column
+    and says the rows are not at equal samples; bad items are refused naming the item."""
+    cm = _compare_module()
+    for name, iters, secs in (('baseline', 8, 600.0), ('isn', 16, 660.0)):
+        run = tmp_path / 'cmp' / name / f'seed0_it{iters}'
+        run.mkdir(parents=True)
+        tests = {t: {'bbox_mAP': iters / 100} for t, _ in cm.METHODS[name][3]}
+        (run / 'result.json').write_text(json.dumps(dict(
+            method=name, seed=0, iters=iters, batch=4, train_seconds=secs, tests=tests)))
+    out = tmp_path / 'r.md'
+    cm.main(['--report-only', '--methods', 'baseline', 'isn', '--seeds', '0', '--iters', '8',
+             '--iters-of', 'isn=16', '--work-dir', str(tmp_path / 'cmp'), '--data-root',
+             synthetic_tiny['data_root'], '--preset', 'tiny', '--out', str(out)])
+    text = out.read_text()
+    assert 'NOT the same number of training samples' in text
+    assert text.splitlines()[2].startswith('| method | training | testing | iters | AP |')
+    rows = [[c.strip() for c in r.strip('|').split('|')] for r in text.splitlines()
+            if r.startswith('| baseline') or r.startswith('| isn')]
+    assert [(r[0], r[3], r[4], r[-2]) for r in rows] == [
+        ('baseline', '8', '8.0', '10.0'), ('baseline', '8', '8.0', '10.0'),
+        ('isn', '16', '16.0', '11.0'), ('isn', '16', '16.0', '11.0')]
+    assert cm.parse_iters_of(['baseline=800', 'isn=1600'], ['baseline', 'isn']) == \
+        {'baseline': 800, 'isn': 1600}
+    for bad in ('isn=0', 'mst=5', 'isn', 'isn=1.5'):
+        with pytest.raises(ValueError, match=f'--iters-of {bad!r}'):
+            cm.parse_iters_of([bad], ['baseline', 'isn'])
+    with pytest.raises(SystemExit):
+        cm.parse_args(['--methods', 'isn', '--iters-of', 'baseline=5'])

@@ -25,10 +25,15 @@ Rows (``--methods``; each is a config of ``configs/synthetic/`` plus the listed 
 ``--curve-iters 1000 2000 4000`` adds learning curves (AP vs iterations, first seed, baseline with
 its 5-scale test and ISN with its own) as ``WORK_DIR/learning_curves.png``.
 
+``--iters-of baseline=800 isn=1600`` trains single methods for other iteration counts than
+``--iters``: an equal-wall-time comparison (a 576-px chip iteration costs about half a
+full-image iteration on the ``large`` preset's 320-960 px images); the table then has an iters
+column and its header says the rows are not at the same number of training samples.
+
 Usage:
     python tools/analysis_tools/compare_methods.py [--task detection|instance|keypoints]
         [--seeds 0 1 2]
-        [--iters N] [--out FILE.md]
+        [--iters N] [--iters-of METHOD=N ...] [--out FILE.md]
         [--methods ...] [--work-dir DIR] [--data-root DIR] [--num-val N] [--curve-iters ...]
 """
 import argparse
@@ -112,6 +117,10 @@ def parse_args(argv=None):
     p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     p.add_argument('--iters', type=int, default=None,
                    help="training iterations of every method (default: the configs' 1000)")
+    p.add_argument('--iters-of', nargs='+', default=[], metavar='METHOD=N',
+                   help='iterations of single methods, overriding --iters for them (e.g. '
+                   'baseline=800 isn=1600: an equal-wall-time comparison where a chip '
+                   'iteration costs half a full-image one); the table gets an iters column')
     p.add_argument('--curve-iters', nargs='*', type=int, default=[],
                    help='iterations of the learning curves (first seed; e.g. 1000 2000 4000)')
     p.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs', 'compare_methods'))
@@ -128,9 +137,23 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     try:
         args.methods = task_methods(args.task, args.methods)
+        args.iters_of = parse_iters_of(args.iters_of, args.methods)
     except ValueError as e:
         p.error(str(e))
     return args
+
+
+def parse_iters_of(items, methods) -> dict:
+    """``['baseline=800', 'isn=1600']`` -> ``{'baseline': 800, 'isn': 1600}``; a method not in
+    ``methods`` or a count that is not a positive int is a ``ValueError`` naming the item."""
+    out = {}
+    for item in items:
+        name, sep, n = item.partition('=')
+        if not sep or name not in methods or not n.isdigit() or int(n) < 1:
+            raise ValueError(f'--iters-of {item!r}: expected METHOD=N with METHOD one of '
+                             f'{methods} (the --methods of this run) and N a positive int')
+        out[name] = int(n)
+    return out
 
 
 def machine() -> str:
@@ -230,11 +253,13 @@ def cell(values, scale=100.0) -> str:
     return f'{m:.1f}' if len(values) == 1 else f'{m:.1f} ± {s:.1f}'
 
 
-def table(results: list, methods, seeds, metric: str = 'bbox') -> str:
+def table(results: list, methods, seeds, metric: str = 'bbox', iters: dict = None) -> str:
     """Markdown table of ``metric`` ('bbox', 'segm' or 'keypoints'): one row per (method,
-    test), cells mean ± std over ``seeds``."""
+    test), cells mean ± std over ``seeds``; ``iters`` ({method: iterations}) adds an iters
+    column (methods trained for different numbers of iterations)."""
     keys = metric_keys(metric)
-    header = ['method', 'training', 'testing'] + [k for k, _ in keys] + ['train min', 'seeds']
+    header = ['method', 'training', 'testing'] + ['iters'] * bool(iters) + \
+        [k for k, _ in keys] + ['train min', 'seeds']
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for name in methods:
         _, train_desc, _, tests = METHODS[name]
@@ -244,7 +269,8 @@ def table(results: list, methods, seeds, metric: str = 'bbox') -> str:
             cells = [cell([r['tests'][test][key] for r in done
                            if r['tests'][test].get(key, -1) >= 0]) for _, key in keys]
             minutes = cell([r['train_seconds'] for r in done], scale=1 / 60)
-            lines.append('| ' + ' | '.join([name, train_desc, test] + cells +
+            lines.append('| ' + ' | '.join([name, train_desc, test] +
+                                           ([str(iters[name])] if iters else []) + cells +
                                            [minutes, str(len(done))]) + ' |')
     return '\n'.join(lines)
 
@@ -297,7 +323,10 @@ def main(argv=None):
     os.makedirs(task_dir(args), exist_ok=True)
     generate_synthetic_coco(args.data_root, preset=args.preset, seed=args.data_seed)
     iters = args.iters or 1000
-    results = [run_one(name, seed, iters, args) for seed in args.seeds for name in args.methods]
+    iters_of = {name: args.iters_of.get(name, iters) for name in args.methods}
+    per_method = len(set(iters_of.values())) > 1
+    results = [run_one(name, seed, iters_of[name], args) for seed in args.seeds
+               for name in args.methods]
     batch = next((r['batch'] for r in results if 'batch' in r), None)
     curves = learning_curves(args, osp.join(task_dir(args), 'learning_curves.png')) \
         if args.curve_iters else None
@@ -310,15 +339,19 @@ def main(argv=None):
     parts = [
         f'Synthetic extreme-scale benchmark (preset `{args.preset}`, data seed {args.data_seed}, '
         f'{args.num_val or "all"} validation images), {model} R18-tiny FPN from scratch, '
-        f'{iters} iterations x batch {batch} for every method (the same number '
-        f'of training samples); training seeds {", ".join(map(str, args.seeds))}; each cell is '
+        + (f'the iterations (x batch {batch}) of the iters column: NOT the same number of '
+           'training samples, compare the train min column; ' if per_method else
+           f'{iters} iterations x batch {batch} for every method (the same number '
+           'of training samples); ') +
+        f'training seeds {", ".join(map(str, args.seeds))}; each cell is '
         'the mean ± std (sample std) over the seeds; AP in %; AP/AR[16,560] over objects '
         'with sqrt(w*h) in [16, 560] px (by the box, for masks and keypoints too); "train min" '
         'is training wall time in minutes.', '']
     for metric in TASK_METRICS[args.task]:
         if len(TASK_METRICS[args.task]) > 1:
             parts += [f'{METRIC_TITLES[metric]}:', '']
-        parts += [table(results, args.methods, args.seeds, metric), '']
+        parts += [table(results, args.methods, args.seeds, metric,
+                        iters_of if per_method else None), '']
     if curves:
         parts += [f'Learning curves (seed {args.seeds[0]}, bbox AP, `learning_curves.png`):', '',
                   curves, '']

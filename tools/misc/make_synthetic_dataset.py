@@ -16,7 +16,7 @@ import sys
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Generate the synthetic extreme-scale COCO benchmark')
     p.add_argument('out_dir', help='output folder (created); configs expect data/synthetic/')
-    p.add_argument('--preset', default='demo', help="'tiny' or 'demo' (default)")
+    p.add_argument('--preset', default='demo', help="'tiny', 'demo' (default) or 'large'")
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--num-train', type=int)
     p.add_argument('--num-val', type=int)
