@@ -64,6 +64,29 @@ def test_isn_settings(cfg):
                                                checkpoint='torchvision://resnet50')
 
 
+def test_pyramid_tta_bases_specialise_one_base_and_agree_with_the_method_bases():
+    """ISN's and SNIP's TTA bases are ../tta/pyramid_tta.py with their views: the same merger
+    (soft-NMS, 100 per image) and the same steps after the views; ISN's views and range are
+    isn.py's factors and range (literal in isn_tta.py: sibling bases may not share keys)."""
+    base = osp.join(REPO, 'configs', '_base_')
+    pyramid = Config.fromfile(osp.join(base, 'tta', 'pyramid_tta.py'))
+    isn = Config.fromfile(osp.join(base, 'scale_norm', 'isn.py'))
+    isn_tta = Config.fromfile(osp.join(base, 'tta', 'isn_tta.py'))
+    snip_tta = Config.fromfile(osp.join(base, 'tta', 'snip_tta.py'))
+    for tta in (isn_tta, snip_tta):
+        assert tta.tta_model.type == 'ScaleNormTTAModel'
+        assert tta.tta_model.tta_cfg == pyramid.tta_model.tta_cfg
+        assert tta.tta_pipeline[0] == pyramid.pyramid_tta_pipeline[0]
+        assert tta.tta_pipeline[1].transforms[1:] == \
+            pyramid.pyramid_tta_pipeline[1].transforms[1:]
+        assert tta.tta_pipeline[1].transforms[-1] == [dict(type='PackScaleNormInputs')]
+    assert tuple(isn_tta.tta_model.valid_range) == tuple(isn.isn_range)
+    views = isn_tta.tta_pipeline[1].transforms[0]
+    assert tuple(v.scale_factor for v in views) == tuple(isn.isn_factors)
+    assert snip_tta.tta_pipeline[1].transforms[0] == snip_tta.snip_tta_views
+    assert 'valid_range' not in snip_tta.tta_model  # SNIP: each view carries its own
+
+
 def test_full_model_builds(cfg):
     import mmdet_scalenorm  # noqa: F401
     init_default_scope('mmdet')
