@@ -208,3 +208,19 @@ def test_bad_seed_and_unwritable_dir(tmp_path):
     blocker.write_text('x')
     with pytest.raises(OSError, match='file'):
         generate_synthetic_coco(str(blocker / 'sub'), progress=False)
+
+
+def test_large_preset_draws_larger_images_and_objects(tmp_path):
+    """The 'large' preset (the equal-wall-time comparison's benchmark): sides 320-960 px,
+    objects 6-600 px (sqrt of the box area, up to the clipping of partly visible objects)."""
+    params = resolve_params('large')
+    assert params['img_size_range'] == (320, 960) and params['obj_size_range'] == (6.0, 600.0)
+    assert (params['num_train'], params['num_val']) == (400, 80)
+    d = generate_synthetic_coco(str(tmp_path), preset='large', seed=0, num_train=3, num_val=1,
+                                progress=False)
+    for split in ('train', 'val'):
+        data = _load(d[f'{split}_ann'])
+        for img in data['images']:
+            assert 320 <= img['width'] <= 960 and 320 <= img['height'] <= 960
+        for ann in data['annotations']:
+            assert math.sqrt(ann['bbox'][2] * ann['bbox'][3]) <= 600 + 1e-6
