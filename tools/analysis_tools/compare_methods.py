@@ -258,7 +258,7 @@ def table(results: list, methods, seeds, metric: str = 'bbox', iters: dict = Non
     test), cells mean ± std over ``seeds``; ``iters`` ({method: iterations}) adds an iters
     column (methods trained for different numbers of iterations)."""
     keys = metric_keys(metric)
-    header = ['method', 'training', 'testing'] + ['iters'] * bool(iters) + \
+    header = ['method', 'training', 'testing'] + (['iters'] if iters else []) + \
         [k for k, _ in keys] + ['train min', 'seeds']
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for name in methods:
