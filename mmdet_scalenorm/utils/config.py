@@ -87,3 +87,25 @@ def set_small_invalid_ignore(cfg: Config, enabled: bool) -> Config:
         else:
             d['invalid_iof_thr'] = None
     return cfg
+
+
+def set_pretrained_backbone(cfg: Config, checkpoint: str, frozen_stages: int = 1,
+                            norm_eval: bool = True) -> Config:
+    """Fine-tune ``cfg``'s detector from a pretrained backbone (in place), with mmdet's ImageNet
+    recipe (its ``faster-rcnn_r50_fpn`` base): ``init_cfg=dict(type='Pretrained',
+    checkpoint=checkpoint)``, the stem and the first ``frozen_stages`` stages frozen and the BN
+    statistics frozen (``norm_eval``; their affine parameters still train). A checkpoint that
+    does not exist is a ``FileNotFoundError`` here, not a silent from-scratch run (mmengine
+    only warns when an ``init_cfg`` fails to load)."""
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'set_pretrained_backbone: no backbone checkpoint {checkpoint!r} '
+                                f'(tools/misc/pretrain_backbone.py writes one)')
+    if not isinstance(frozen_stages, int) or isinstance(frozen_stages, bool) or \
+            frozen_stages < -1 or frozen_stages > 4:
+        raise ValueError(f'set_pretrained_backbone: frozen_stages must be an int in [-1, 4]; '
+                         f'got {frozen_stages!r}')
+    backbone = cfg.model.backbone
+    backbone['init_cfg'] = dict(type='Pretrained', checkpoint=osp.abspath(checkpoint))
+    backbone['frozen_stages'] = frozen_stages
+    backbone['norm_eval'] = bool(norm_eval)
+    return cfg

@@ -21,6 +21,11 @@ Rows (``--methods``; each is a config of ``configs/synthetic/`` plus the listed 
 * ``isn``: ISN (range [16, 560] in resized pixels at train and test); single and 5-scale test.
 * ablations of ISN, 5-scale test: ``isn-no-small-ignore`` (small invalid GT taught as
   background again), ``isn-512`` (512-px chips instead of ISN's 576).
+* ``baseline-pre``, ``mst-pre``, ``isn-pre``: the same three fine-tuned from a pretrained
+  backbone (``--pretrained FILE``, written by ``tools/misc/pretrain_backbone.py``: classification
+  of canonical-scale object crops of a held-out synthetic set, the stand-in for the papers'
+  ImageNet pretraining) with mmdet's fine-tuning recipe (stem and stage 1 frozen, BN statistics
+  frozen); every other row trains from scratch.
 
 ``--curve-iters 1000 2000 4000`` adds learning curves (AP vs iterations, first seed, baseline with
 its 5-scale test and ISN with its own) as ``WORK_DIR/learning_curves.png``.
@@ -76,6 +81,13 @@ METHODS = {
     'isn-no-small-ignore': ('isn', 'ISN, small invalid GT as background',
                             {'small_ignore': False}, [(MS_ISN, 'config')]),
     'isn-512': ('isn', 'ISN, 512-px chips', {'chip_size': 512}, [(MS_ISN, 'config')]),
+    # fine-tuned from the backbone of tools/misc/pretrain_backbone.py (--pretrained FILE)
+    'baseline-pre': ('baseline', 'single scale (x1), pretrained backbone', {'pretrained': True},
+                     [(SINGLE, None), (MS_NO_RANGE, 'no-range')]),
+    'mst-pre': ('ms', 'pyramid chips, all objects, pretrained backbone', {'pretrained': True},
+                [(MS_NO_RANGE, 'config')]),
+    'isn-pre': ('isn', 'pyramid chips, ISN range, pretrained backbone', {'pretrained': True},
+                [(SINGLE, None), (MS_ISN, 'config')]),
 }
 DEFAULT_METHODS = ['baseline', 'mst', 'isn']
 
@@ -130,6 +142,9 @@ def parse_args(argv=None):
     p.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     p.add_argument('--out', default=None, help='markdown file (default: WORK_DIR/compare.md)')
     p.add_argument('--num-val', type=int, default=None, help='evaluate on the first N images')
+    p.add_argument('--pretrained', default=None, metavar='FILE',
+                   help='backbone checkpoint of tools/misc/pretrain_backbone.py for the *-pre '
+                   'methods (required by them)')
     p.add_argument('--train-only', action='store_true', help='train and test, write no table')
     p.add_argument('--report-only', action='store_true',
                    help='train nothing: write the table from the cached results (a run not '
@@ -140,6 +155,13 @@ def parse_args(argv=None):
         args.iters_of = parse_iters_of(args.iters_of, args.methods)
     except ValueError as e:
         p.error(str(e))
+    pre = [m for m in args.methods if METHODS[m][2].get('pretrained')]
+    if pre and not args.report_only:
+        if not args.pretrained:
+            p.error(f'--methods {" ".join(pre)} fine-tune a pretrained backbone: give '
+                    f'--pretrained FILE (tools/misc/pretrain_backbone.py writes it)')
+        if not osp.isfile(args.pretrained):
+            p.error(f'--pretrained {args.pretrained!r}: no such file')
     return args
 
 
@@ -167,7 +189,8 @@ def machine() -> str:
 def method_config(name: str, args, seed: int, work: str):
     """The experiment config of method ``name`` (data root, seed, evaluator, ablation edits)."""
     from mmdet_scalenorm.apis.experiment import load_experiment_config
-    from mmdet_scalenorm.utils.config import set_chip_size, set_small_invalid_ignore
+    from mmdet_scalenorm.utils.config import (set_chip_size, set_pretrained_backbone,
+                                              set_small_invalid_ignore)
     kind, _, edits, _ = METHODS[name]
     cfg = load_experiment_config(osp.join(SYN, CONFIGS[args.task][kind]), args.data_root, work,
                                  seed=seed, workers=1 if args.device == 'cpu' else 2)
@@ -175,6 +198,8 @@ def method_config(name: str, args, seed: int, work: str):
         set_chip_size(cfg, edits['chip_size'])
     if 'small_ignore' in edits:
         set_small_invalid_ignore(cfg, edits['small_ignore'])
+    if edits.get('pretrained'):
+        set_pretrained_backbone(cfg, args.pretrained)
     return cfg
 
 
@@ -203,6 +228,7 @@ def task_dir(args) -> str:
 def run_one(name: str, seed: int, iters: int, args) -> dict:
     """Train (unless cached) and test method ``name``; returns the cached result dict."""
     from mmdet_scalenorm.apis.experiment import evaluate, set_iterations, train
+    from mmdet_scalenorm.utils.model_zoo import sha256sum
     work = osp.join(task_dir(args), name, f'seed{seed}_it{iters}')
     result_file = osp.join(work, 'result.json')
     result = {}
@@ -224,6 +250,9 @@ def run_one(name: str, seed: int, iters: int, args) -> dict:
         result = dict(method=name, seed=seed, iters=iters,
                       batch=cfg.train_dataloader.batch_size,
                       train_seconds=time.time() - t0, tests={}, task=args.task)
+        if METHODS[name][2].get('pretrained'):
+            result['pretrained'] = dict(file=osp.relpath(osp.abspath(args.pretrained), REPO),
+                                        sha256=sha256sum(args.pretrained))
     for test, kind in tests:
         if test in result['tests']:
             continue
@@ -338,7 +367,9 @@ def main(argv=None):
     model = TASK_MODELS[args.task]
     parts = [
         f'Synthetic extreme-scale benchmark (preset `{args.preset}`, data seed {args.data_seed}, '
-        f'{args.num_val or "all"} validation images), {model} R18-tiny FPN from scratch, '
+        f'{args.num_val or "all"} validation images), {model} R18-tiny FPN from scratch '
+        '(the *-pre rows: fine-tuned from the pretrained backbone of '
+        'tools/misc/pretrain_backbone.py), '
         + (f'the iterations (x batch {batch}) of the iters column: NOT the same number of '
            'training samples, compare the train min column; ' if per_method else
            f'{iters} iterations x batch {batch} for every method (the same number '
