@@ -127,3 +127,20 @@ def test_pretrain_tool_refuses_the_reported_benchmark_and_writes_a_checkpoint(tm
     meta = torch.load(tmp_path / 'b.pth')['meta']
     assert meta['data_seed'] == 2 and meta['preset'] == 'tiny' and meta['iters'] == 2
     assert 'val top-1' in r.stdout
+
+
+@pytest.mark.parametrize('leaf', ['faster-rcnn_r18-tiny', 'isn-faster-rcnn_r18-tiny'])
+def test_pretrained_configs_are_their_scratch_config_with_set_pretrained_backbone(leaf):
+    """The *-pre configs = the from-scratch leaf + set_pretrained_backbone(shipped checkpoint),
+    and the checkpoint they name ships with the repository and loads into their backbone."""
+    syn = osp.join(REPO, 'configs', 'synthetic')
+    pre = Config.fromfile(osp.join(syn, f'{leaf}-pre_fpn_1xb4-1k_synthetic.py'))
+    ckpt = pre.model.backbone.init_cfg.checkpoint
+    assert osp.isfile(osp.join(REPO, ckpt))
+    scratch = set_pretrained_backbone(
+        Config.fromfile(osp.join(syn, f'{leaf}_fpn_1xb4-1k_synthetic.py')), osp.join(REPO, ckpt))
+    scratch.model.backbone.init_cfg.checkpoint = ckpt
+    assert pre.model == scratch.model
+    assert pre.train_dataloader == scratch.train_dataloader
+    saved = torch.load(osp.join(REPO, ckpt))
+    assert saved['meta']['data_seed'] == 2 and saved['meta']['val_top1'] > 0.9

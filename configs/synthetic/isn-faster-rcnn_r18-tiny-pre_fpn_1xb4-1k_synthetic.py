@@ -1,0 +1,7 @@
+# ISN (the `make demo` recipe) fine-tuned from the pretrained R18-tiny backbone
+# (../_base_/models/r18-tiny_pretrained_backbone.py), as the papers start from ImageNet.
+_base_ = [
+    './isn-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
+    '../_base_/models/r18-tiny_pretrained_backbone.py',
+]
+model = dict(backbone={{_base_.pretrained_backbone}})
