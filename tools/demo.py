@@ -1,7 +1,9 @@
 """`make demo`: ISN on the synthetic extreme-scale benchmark, end to end, on one machine.
 
 1. generates the synthetic benchmark (cached by seed and preset) into ``--data-root``;
-2. trains the ISN model of ``configs/synthetic/`` from scratch (``--iters`` iterations);
+2. trains the ISN model of ``configs/synthetic/`` (``--iters`` iterations), fine-tuned from the
+   pretrained R18-tiny backbone shipped in ``checkpoints/pretrain/`` (the papers start from
+   ImageNet; ``configs/_base_/models/r18-tiny_pretrained_backbone.py``);
 3. evaluates it single-scale and with ISN multi-scale inference (every pyramid scale, detections
    outside [16, 560] resized pixels dropped per scale, soft-NMS merge), with COCO AP plus AP/AR of
    the objects whose scale lies in the ISN range;
@@ -28,7 +30,7 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(REPO, 'configs', 'synthetic',
-                          'isn-faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py')
+                          'isn-faster-rcnn_r18-tiny-pre_fpn_1xb4-1k_synthetic.py')
 # `make demo` must end within 15 minutes on 2 CPU cores. An ISN iteration (batch 4 of 576-px
 # chips) takes ~1.9 s there (measured 2026-12-02), so the config's 1000 iterations alone would
 # take ~32 minutes: on the CPU the demo trains CPU_ITERS iterations and evaluates on the first
@@ -69,6 +71,9 @@ def _cfg(args, work_dir):
                                  workers=1 if args.device == 'cpu' else 2,
                                  batch_size=2 if args.quick else None)
     cfg.log_level = 'INFO'
+    init = cfg.model.backbone.get('init_cfg') or {}
+    if init.get('checkpoint') and not osp.isabs(init['checkpoint']):
+        init['checkpoint'] = osp.join(REPO, init['checkpoint'])  # relative to the repository
     return cfg
 
 
