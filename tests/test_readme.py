@@ -47,6 +47,7 @@ def test_python_inference_example_runs_as_written(tmp_path, synthetic_tiny):
                                   'tools/misc/dump_proposals.py',
                                   'tools/misc/make_synthetic_dataset.py',
                                   'tools/misc/publish_model.py',
+                                  'tools/misc/pretrain_backbone.py',
                                   'tools/misc/download_checkpoint.py',
                                   'tools/misc/gen_model_zoo.py'])
 def test_tools_named_in_the_readme_exist_and_answer_help(tool):
