@@ -148,6 +148,11 @@ class ChipDataset:
         neg_chips_per_image (int): negative slots per image per epoch. Defaults to 2.
         cache_dir (str | None | False): see the module docstring.
         keep_empty (bool): one centre chip for image-scale pairs without valid GT.
+        scale_repeats (sequence[int], optional): one int >= 1 per factor: every positive chip of
+            factor ``scale_factors[k]`` is listed ``scale_repeats[k]`` times per epoch (a
+            weighting of the scales, e.g. ``(1, 1, 2, 2, 2)`` to see x1 and coarser chips twice as
+            often). ``None`` (default): SNIPER's epoch, every chip once. Negative slots are not
+            repeated. Applied after the (cached) enumeration.
         show_progress (bool): progress bar while enumerating (rank 0 only).
         seed (int): seed of the per-epoch negative-chip draw (see "Epochs" in the module
             docstring). Defaults to 0.
@@ -169,6 +174,7 @@ class ChipDataset:
                  neg_chips_per_image: int = 2,
                  cache_dir: Union[str, None, bool] = None,
                  keep_empty: bool = False,
+                 scale_repeats: Optional[Sequence[int]] = None,
                  show_progress: bool = True,
                  seed: int = 0,
                  max_refetch: int = 1000,
@@ -221,6 +227,14 @@ class ChipDataset:
                 raise ValueError(f'{key} must be True or False; got {v!r}')
         self.keep_empty, self.show_progress = keep_empty, show_progress
         self.seed = _check_int(seed, 'seed', 0)
+        if scale_repeats is not None:
+            if isinstance(scale_repeats, (str, bytes)) or not isinstance(scale_repeats, Sequence) \
+                    or len(scale_repeats) != len(self.scale_factors):
+                raise ValueError(f'scale_repeats must hold one int >= 1 per scale factor '
+                                 f'({len(self.scale_factors)}) or be None; got {scale_repeats!r}')
+            scale_repeats = tuple(_check_int(r, f'scale_repeats[{k}]', 1)
+                                  for k, r in enumerate(scale_repeats))
+        self.scale_repeats = scale_repeats
         self.max_refetch = _check_int(max_refetch, 'max_refetch', 0)
 
         if isinstance(dataset, dict):
@@ -299,7 +313,21 @@ class ChipDataset:
         self._pool_start = arrays['pool_start']  # (num_images + 1,) offsets into the pool
         self._pool_scale = arrays['pool_scale']
         self._pool_chips = arrays['pool_chips']
+        if self.scale_repeats is not None:
+            self._repeat_scales()
         self._fully_initialized = True
+
+    def _repeat_scales(self) -> None:
+        """List every positive item of factor ``k`` ``scale_repeats[k]`` times, in place (the
+        copies follow the original, so the item order stays grouped by image)."""
+        reps = np.asarray(self.scale_repeats, dtype=np.int64)
+        pos = self._kind == KIND_POS
+        counts = np.ones(len(self._kind), dtype=np.int64)
+        counts[pos] = reps[self._scale_idx[pos].astype(np.int64)]
+        self._img_idx = np.repeat(self._img_idx, counts)
+        self._scale_idx = np.repeat(self._scale_idx, counts)
+        self._chips = np.repeat(self._chips, counts, axis=0)
+        self._kind = np.repeat(self._kind, counts)
 
     def _force(self) -> None:
         if not self._fully_initialized:
@@ -497,4 +525,5 @@ class ChipDataset:
     def __repr__(self) -> str:
         n = len(self) if self._fully_initialized else 'not initialised'
         return (f'{self.__class__.__name__}(num_items={n}, scale_factors={self.scale_factors}, '
-                f'reference={self.reference!r}, chip_size={self.chip_size}, stride={self.stride})')
+                f'reference={self.reference!r}, chip_size={self.chip_size}, stride={self.stride}'
+                + (f', scale_repeats={self.scale_repeats})' if self.scale_repeats else ')'))

@@ -71,6 +71,17 @@ def set_chip_size(cfg: Config, chip_size: int) -> Config:
     return cfg
 
 
+def set_scale_repeats(cfg: Config, scale_repeats) -> Config:
+    """Set ``scale_repeats`` (one int per factor, see ``ChipDataset``) of every ``ChipDataset``
+    of the training dataloader (in place); raises ``ValueError`` when it has none."""
+    hits = [d for d in _walk(cfg.train_dataloader) if d.get('type') == 'ChipDataset']
+    if not hits:
+        raise ValueError('set_scale_repeats: the training dataloader has no ChipDataset')
+    for d in hits:
+        d['scale_repeats'] = tuple(scale_repeats)
+    return cfg
+
+
 def set_small_invalid_ignore(cfg: Config, enabled: bool) -> Config:
     """Switch the small-invalid-GT rule of every ``ScaleAwareMaxIoUAssigner`` of the model's
     ``train_cfg`` off (``invalid_iof_thr=None``) or back to the configured threshold (in place).

@@ -380,6 +380,44 @@ def test_negative_chips_per_epoch(coco, tmp_path):
         assert any(inside(b, chip[None]) and not inside(b, pos) for b in s[valid])
 
 
+def test_scale_repeats_list_each_positive_chip_k_times(coco, tmp_path):
+    plain = make(coco, tmp_path)
+    reps = (1, 3, 1, 2, 1)  # per factor of FACTORS
+    ds = make(coco, tmp_path, scale_repeats=reps)
+    assert ds.scale_repeats == reps and 'scale_repeats=(1, 3, 1, 2, 1)' in repr(ds)
+    pairs, want = items_by_pair(ds), items_by_pair(plain)
+    assert sorted(pairs) == sorted(want)
+    for (i, f), chips in want.items():  # each chip k times, copies next to each other
+        k = reps[FACTORS.index(f)]
+        np.testing.assert_array_equal(pairs[(i, f)], np.repeat(np.array(chips), k, axis=0))
+    # a.png: [1, 2, 1, 1] chips at factors 4, 2, 1, 0.5 (test_hand_computed_pairs) -> [1, 6, 1, 2]
+    assert [len(pairs[(0, f)]) for f in (4, 2, 1, 0.5)] == [1, 6, 1, 2]
+    assert len(ds) == ds.num_pos == sum(reps[FACTORS.index(f)] * len(c) for (_, f), c in
+                                        want.items())
+    # The same items (chip and GT) as the plain epoch, sampled with the weights.
+    out = ds[1]
+    assert out['data_samples'].metainfo['chip_scale_factor'] == ds.get_chip_info(1)['scale_factor']
+    # None and all-ones are SNIPER's epoch.
+    ones = make(coco, tmp_path, scale_repeats=(1, ) * len(FACTORS))
+    np.testing.assert_array_equal(ones._chips, plain._chips)
+
+
+def test_scale_repeats_leave_negative_slots_alone(coco, tmp_path):
+    props = {'a.png': [], 'b.png': [], 'c.png': [], 'd.png': [[200, 10, 230, 40]]}
+    pfile = str(tmp_path / 'props1.json')
+    with open(pfile, 'w') as f:
+        json.dump(props, f)
+    kw = dict(neg_proposals_file=pfile, neg_chips_per_image=2,
+              pipeline=chip_pipeline(keep_empty=True))
+    plain = make(coco, tmp_path, **kw)
+    ds = make(coco, tmp_path, scale_repeats=(2, ) * len(FACTORS), **kw)
+    assert plain.num_neg >= 1 and ds.num_neg == plain.num_neg
+    assert ds.num_pos == 2 * plain.num_pos
+    neg = [i for i in range(len(ds)) if ds._kind[i] == 1]
+    assert [ds.get_chip_info(i)['chip'].tolist() for i in neg] == \
+        [plain.get_chip_info(i)['chip'].tolist() for i in range(len(plain)) if plain._kind[i] == 1]
+
+
 def test_proposals_file_must_cover_every_image(coco, tmp_path):
     """An image without an entry, or a file matching no image, is a ValueError naming the ids and
     the file; an entry with zero proposals is fine."""
@@ -462,6 +500,10 @@ def test_progress_bar_and_lazy_init(coco, tmp_path, capsys):
     (dict(cache_dir=3), 'cache_dir'),
     (dict(neg_proposals_file='/no/such/props.pkl'), 'neg_proposals_file'),
     (dict(neg_proposals_file=3), 'neg_proposals_file'),
+    (dict(scale_repeats=(1, 2)), 'scale_repeats'),
+    (dict(scale_repeats=(1, 1, 0, 1, 1)), r'scale_repeats\[2\]'),
+    (dict(scale_repeats=(1, 1, 1.5, 1, 1)), r'scale_repeats\[2\]'),
+    (dict(scale_repeats='11211'), 'scale_repeats'),
 ])
 def test_bad_config(coco, kw, key):
     kw = {'chip_size': CHIP, 'stride': STRIDE, **kw}

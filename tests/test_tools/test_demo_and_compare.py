@@ -281,3 +281,25 @@ def test_compare_iters_of_gives_each_method_its_iterations(tmp_path, synthetic_t
             cm.parse_iters_of([bad], ['baseline', 'isn'])
     with pytest.raises(SystemExit):
         cm.parse_args(['--methods', 'isn', '--iters-of', 'baseline=5'])
+
+
+def test_compare_scale_weighted_rows_set_the_chip_dataset_repeats(tmp_path):
+    """isn-pre-x1w2 / isn-pre-coarsew2 = isn-pre + ChipDataset(scale_repeats=...), same tests."""
+    from types import SimpleNamespace
+    from mmengine.config import Config
+    from mmdet_scalenorm.utils.config import set_scale_repeats
+    cm = _compare_module()
+    f = tmp_path / 'bb.pth'
+    f.write_bytes(b'')
+    args = SimpleNamespace(task='detection', data_root=str(tmp_path), device='cpu',
+                           pretrained=str(f))
+    want = {'isn-pre': None, 'isn-pre-x1w2': (1, 1, 2, 1, 1),
+            'isn-pre-coarsew2': (1, 1, 2, 2, 2)}
+    for name, reps in want.items():
+        cfg = cm.method_config(name, args, seed=0, work=str(tmp_path / name))
+        ds = cfg.train_dataloader.dataset
+        assert ds.type == 'ChipDataset' and ds.get('scale_repeats') == reps, name
+        assert cm.METHODS[name][3] == cm.METHODS['isn-pre'][3]
+    with pytest.raises(ValueError, match='no ChipDataset'):
+        set_scale_repeats(Config(dict(train_dataloader=dict(dataset=dict(type='CocoDataset')))),
+                          (1, ) * 5)

@@ -26,6 +26,9 @@ Rows (``--methods``; each is a config of ``configs/synthetic/`` plus the listed 
   of canonical-scale object crops of a held-out synthetic set, the stand-in for the papers'
   ImageNet pretraining) with mmdet's fine-tuning recipe (stem and stage 1 frozen, BN statistics
   frozen); every other row trains from scratch.
+* scale weighting of ``isn-pre`` (``ChipDataset(scale_repeats=...)``, factors 4, 2, 1, 0.5,
+  0.25): ``isn-pre-x1w2`` lists every x1 chip twice per epoch, ``isn-pre-coarsew2`` every x1,
+  x0.5 and x0.25 chip twice.
 
 ``--curve-iters 1000 2000 4000`` adds learning curves (AP vs iterations, first seed, baseline with
 its 5-scale test and ISN with its own) as ``WORK_DIR/learning_curves.png``.
@@ -88,6 +91,13 @@ METHODS = {
                 [(MS_NO_RANGE, 'config')]),
     'isn-pre': ('isn', 'pyramid chips, ISN range, pretrained backbone', {'pretrained': True},
                 [(SINGLE, None), (MS_ISN, 'config')]),
+    # scale weighting (ChipDataset scale_repeats over the factors 4, 2, 1, 0.5, 0.25)
+    'isn-pre-x1w2': ('isn', 'ISN, x1 chips twice per epoch, pretrained backbone',
+                     {'pretrained': True, 'scale_repeats': (1, 1, 2, 1, 1)},
+                     [(SINGLE, None), (MS_ISN, 'config')]),
+    'isn-pre-coarsew2': ('isn', 'ISN, x1 and coarser chips twice per epoch, pretrained backbone',
+                         {'pretrained': True, 'scale_repeats': (1, 1, 2, 2, 2)},
+                         [(SINGLE, None), (MS_ISN, 'config')]),
 }
 DEFAULT_METHODS = ['baseline', 'mst', 'isn']
 
@@ -190,12 +200,14 @@ def method_config(name: str, args, seed: int, work: str):
     """The experiment config of method ``name`` (data root, seed, evaluator, ablation edits)."""
     from mmdet_scalenorm.apis.experiment import load_experiment_config
     from mmdet_scalenorm.utils.config import (set_chip_size, set_pretrained_backbone,
-                                              set_small_invalid_ignore)
+                                              set_scale_repeats, set_small_invalid_ignore)
     kind, _, edits, _ = METHODS[name]
     cfg = load_experiment_config(osp.join(SYN, CONFIGS[args.task][kind]), args.data_root, work,
                                  seed=seed, workers=1 if args.device == 'cpu' else 2)
     if 'chip_size' in edits:
         set_chip_size(cfg, edits['chip_size'])
+    if 'scale_repeats' in edits:
+        set_scale_repeats(cfg, edits['scale_repeats'])
     if 'small_ignore' in edits:
         set_small_invalid_ignore(cfg, edits['small_ignore'])
     if edits.get('pretrained'):
