@@ -189,3 +189,35 @@ def test_metafile_lists_the_config_without_results():
         epochs = Config.fromfile(osp.join(REPO, model['Config'])).train_cfg.max_epochs
         assert model['Metadata']['Epochs'] == epochs
         assert 'Results' not in model and 'Weights' not in model  # not trained yet: no numbers
+
+
+def test_isn_coarse64_tta_gives_each_view_its_range(synthetic_tiny):
+    """isn_tta_coarse64.py = isn_tta.py's views and steps, each view marked with its own range in
+    its resized pixels ([16, 560] for x4, x2, x1; [64, 560] for x0.5, x0.25), merged with
+    Gaussian soft-NMS; running the views on an image writes those ranges into their metainfo."""
+    import json
+    import mmdet_scalenorm  # noqa: F401
+    base = osp.join(REPO, 'configs', '_base_')
+    isn = Config.fromfile(osp.join(base, 'scale_norm', 'isn.py'))
+    isn_tta = Config.fromfile(osp.join(base, 'tta', 'isn_tta.py'))
+    tuned = Config.fromfile(osp.join(base, 'tta', 'isn_tta_coarse64.py'))
+    assert tuned.tta_model.tta_cfg.nms == dict(type='soft_nms', method='gaussian',
+                                               iou_threshold=0.3, sigma=0.5, min_score=1e-3)
+    assert tuned.tta_model.tta_cfg.max_per_img == isn_tta.tta_model.tta_cfg.max_per_img
+    assert tuple(tuned.tta_model.valid_range) == tuple(isn.isn_range)
+    assert tuned.tta_pipeline[1].transforms[1:] == isn_tta.tta_pipeline[1].transforms[1:]
+    views = tuned.tta_pipeline[1].transforms[0]
+    assert [v.transforms[0] for v in views] == list(isn_tta.tta_pipeline[1].transforms[0])
+    init_default_scope('mmdet')
+    with open(synthetic_tiny['val_ann']) as f:
+        img = json.load(f)['images'][0]
+    pipe = Compose(tuned.tta_pipeline)
+    out = pipe(dict(img_path=osp.join(synthetic_tiny['val_img'], img['file_name']),
+                    img_id=img['id'],
+                    instances=[]))
+    got = [(s.metainfo['scale_factor'], tuple(s.metainfo['valid_range']))
+           for s in out['data_samples']]
+    assert len(got) == 5
+    for (sf, rng), f in zip(got, isn.isn_factors):
+        assert sf == pytest.approx((f, f), rel=0.02)
+        assert rng == ((64.0, 560.0) if f < 1 else tuple(float(x) for x in isn.isn_range))

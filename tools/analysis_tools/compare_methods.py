@@ -57,6 +57,9 @@ SYN = osp.join(REPO, 'configs', 'synthetic')
 SINGLE = 'single scale (x1)'
 MS_NO_RANGE = '5 scales, no range, soft-NMS'
 MS_ISN = '5 scales, ISN range, soft-NMS'
+MS_ISN_COARSE64 = '5 scales, ISN range, x0.5/x0.25 views >= 64 px, Gaussian soft-NMS'
+# the test-time ranges and merge chosen on the tune split (configs/_base_/tta/isn_tta_coarse64.py)
+COARSE64_TTA = osp.join(REPO, 'configs', '_base_', 'tta', 'isn_tta_coarse64.py')
 # the config of each method kind per task (configs/synthetic/)
 CONFIGS = {
     'detection': dict(baseline='faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
@@ -76,7 +79,8 @@ METRIC_TITLES = {'bbox': 'Box AP (bbox)', 'segm': 'Mask AP (segm)',
                  'keypoints': 'Keypoint AP (keypoints: OKS AP of the figures)'}
 # name: config kind, training description, edits applied to the config, [(test, tta kind)]
 # tta kind: None = single scale; 'config' = the config's own tta_model; 'no-range' = the MS
-# config's 5-scale TTA (ISN views, range switched off).
+# config's 5-scale TTA (ISN views, range switched off); 'coarse64' = COARSE64_TTA (ISN range,
+# the coarse views' detections from 64 px up, Gaussian merge).
 METHODS = {
     'baseline': ('baseline', 'single scale (x1)', {}, [(SINGLE, None), (MS_NO_RANGE, 'no-range')]),
     'mst': ('ms', 'pyramid chips, all objects', {}, [(MS_NO_RANGE, 'config')]),
@@ -90,14 +94,14 @@ METHODS = {
     'mst-pre': ('ms', 'pyramid chips, all objects, pretrained backbone', {'pretrained': True},
                 [(MS_NO_RANGE, 'config')]),
     'isn-pre': ('isn', 'pyramid chips, ISN range, pretrained backbone', {'pretrained': True},
-                [(SINGLE, None), (MS_ISN, 'config')]),
+                [(SINGLE, None), (MS_ISN, 'config'), (MS_ISN_COARSE64, 'coarse64')]),
     # scale weighting (ChipDataset scale_repeats over the factors 4, 2, 1, 0.5, 0.25)
     'isn-pre-x1w2': ('isn', 'ISN, x1 chips twice per epoch, pretrained backbone',
                      {'pretrained': True, 'scale_repeats': (1, 1, 2, 1, 1)},
-                     [(SINGLE, None), (MS_ISN, 'config')]),
+                     [(SINGLE, None), (MS_ISN, 'config'), (MS_ISN_COARSE64, 'coarse64')]),
     'isn-pre-coarsew2': ('isn', 'ISN, x1 and coarser chips twice per epoch, pretrained backbone',
                          {'pretrained': True, 'scale_repeats': (1, 1, 2, 2, 2)},
-                         [(SINGLE, None), (MS_ISN, 'config')]),
+                         [(SINGLE, None), (MS_ISN, 'config'), (MS_ISN_COARSE64, 'coarse64')]),
 }
 DEFAULT_METHODS = ['baseline', 'mst', 'isn']
 
@@ -239,6 +243,7 @@ def task_dir(args) -> str:
 
 def run_one(name: str, seed: int, iters: int, args) -> dict:
     """Train (unless cached) and test method ``name``; returns the cached result dict."""
+    from mmengine.config import Config
     from mmdet_scalenorm.apis.experiment import evaluate, set_iterations, train
     from mmdet_scalenorm.utils.model_zoo import sha256sum
     work = osp.join(task_dir(args), name, f'seed{seed}_it{iters}')
@@ -272,6 +277,9 @@ def run_one(name: str, seed: int, iters: int, args) -> dict:
         ecfg = method_config(name, args, seed, osp.join(work, 'eval'))
         if kind == 'no-range':
             no_range_tta(ecfg, args.task)
+        elif kind == 'coarse64':
+            tuned = Config.fromfile(COARSE64_TTA)
+            ecfg.tta_model, ecfg.tta_pipeline = tuned.tta_model, tuned.tta_pipeline
         t0 = time.time()
         m = evaluate(ecfg, ckpt, tta=kind is not None, num_images=args.num_val)
         result['tests'][test] = {k.split('/')[-1]: v for k, v in m.items()}
