@@ -107,10 +107,10 @@ def test_compare_methods_pre_rows_need_the_pretrained_file(tmp_path):
     f.write_bytes(b'')
     assert cm.parse_args(['--methods', 'isn-pre', '--pretrained', str(f)]).methods == ['isn-pre']
     assert cm.parse_args(['--methods', 'isn-pre', '--report-only']).methods == ['isn-pre']
-    # every *-pre row is its from-scratch row with the same tests (ISN-pre: also the test with
-    # the tuned per-view ranges)
+    # every *-pre row is its from-scratch row with the same tests (ISN-pre and baseline-pre: also
+    # the tuned 5-scale test)
     for name in ('baseline', 'mst', 'isn'):
-        extra = [(cm.MS_ISN_COARSE64, 'coarse64')] if name == 'isn' else []
+        extra = [(cm.MS_ISN_COARSE64, 'coarse64')] if name in ('isn', 'baseline') else []
         assert cm.METHODS[f'{name}-pre'][3] == cm.METHODS[name][3] + extra
         assert cm.METHODS[f'{name}-pre'][0] == cm.METHODS[name][0]
 

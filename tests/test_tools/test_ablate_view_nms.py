@@ -61,3 +61,59 @@ def test_real_single_scale_run_and_missing_checkpoint(tmp_path, synthetic_tiny):
     res = json.loads(out.read_text())
     m = res['metrics']['soft-NMS linear 0.5']
     assert {'bbox_mAP', 'bbox_mAP_16-560'} <= set(m) and not res['tta']
+
+
+def test_ablate_view_ranges_remerge_by_hand(tmp_path):
+    """One 200x200 image, GT 40x40 and 150x150 boxes. x1 view: both boxes exact (0.8, 0.7);
+    x0.5 view: a false 60x60 box (30 px in the view, 0.9) and the large box again (75 px, 0.6).
+    With the ISN range the false box survives (30 >= 16): precision of the small class drops.
+    From 64 px on the coarse views it goes (30 < 64) and the large box (75 >= 64) stays."""
+    import json
+    import torch
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+    from mmdet_scalenorm.models.test_time_augs import ScaleNormTTAModel
+    mod = load_script('tools/analysis_tools/ablate_view_ranges.py')
+    ann = tmp_path / 'ann.json'
+    ann.write_text(json.dumps(dict(
+        images=[dict(id=1, width=200, height=200, file_name='a.png')],
+        categories=[dict(id=1, name='a')],
+        annotations=[dict(id=1, image_id=1, category_id=1, bbox=[10, 10, 40, 40], area=1600,
+                          iscrowd=0),
+                     dict(id=2, image_id=1, category_id=1, bbox=[40, 40, 150, 150],
+                          area=22500, iscrowd=0)])))
+
+    def view(f, boxes, scores):
+        s = DetDataSample(metainfo=dict(img_id=1, ori_shape=(200, 200), scale_factor=(f, f),
+                                        flip=False))
+        s.pred_instances = InstanceData(bboxes=torch.tensor(boxes, dtype=torch.float32),
+                                        scores=torch.tensor(scores),
+                                        labels=torch.zeros(len(scores), dtype=torch.long))
+        return s
+
+    from tests.test_models.test_test_time_augs.test_scalenorm_tta import EchoDetector
+    tta = ScaleNormTTAModel(module=EchoDetector(), valid_range=(16, 560),
+                            tta_cfg=dict(nms=mod.MERGES['linear'], max_per_img=100))
+    store = [(1, [view(1.0, [[10, 10, 50, 50], [40, 40, 190, 190]], [0.8, 0.7]),
+                  view(0.5, [[120, 10, 180, 70], [40, 40, 190, 190]], [0.9, 0.6])])]
+    # linear soft-NMS: the x0.5 copy of the large box (IoU 1 with the x1 one) decays to 0 and goes
+    plain = mod.remerge(tta, store, None, 'linear')
+    assert sorted(round(d[3], 3) for d in plain) == [0.7, 0.8, 0.9]
+    assert [120, 10, 60, 60] in [[round(x) for x in d[2]] for d in plain]
+    tuned = mod.remerge(tta, store, 64, 'linear')
+    assert sorted(round(d[3], 3) for d in tuned) == [0.7, 0.8]
+    assert tta.tta_cfg.nms == mod.MERGES['linear']  # restored after the sweep
+    m_plain = mod.coco_eval(str(ann), [1], plain)
+    m_tuned = mod.coco_eval(str(ann), [1], tuned)
+    assert m_tuned['AP'] == pytest.approx(1.0, abs=1e-6)
+    # ranked FP (0.9), TP, TP: precision 2/3 at every recall level (interpolated) -> AP 2/3
+    assert m_plain['AP'] == pytest.approx(2 / 3, abs=1e-6)
+    assert mod.coco_eval(str(ann), [1], []) == dict.fromkeys(mod.KEYS, 0.0)
+
+
+def test_ablate_view_ranges_refuses_the_reported_benchmark():
+    mod = load_script('tools/analysis_tools/ablate_view_ranges.py')
+    with pytest.raises(SystemExit):
+        mod.parse_args(['c.py', 'k.pth', '--data-seed', '0'])
+    args = mod.parse_args(['c.py', 'k.pth'])
+    assert args.data_seed == 1 and args.coarse_lo == [32, 48, 64, 96, 128]

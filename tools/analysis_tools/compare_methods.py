@@ -57,8 +57,9 @@ SYN = osp.join(REPO, 'configs', 'synthetic')
 SINGLE = 'single scale (x1)'
 MS_NO_RANGE = '5 scales, no range, soft-NMS'
 MS_ISN = '5 scales, ISN range, soft-NMS'
-MS_ISN_COARSE64 = '5 scales, ISN range, x0.5/x0.25 views >= 64 px, Gaussian soft-NMS'
-# the test-time ranges and merge chosen on the tune split (configs/_base_/tta/isn_tta_coarse64.py)
+MS_ISN_COARSE64 = '5 scales, tuned: ISN range, x0.5/x0.25 views >= 64 px, Gaussian soft-NMS'
+# the test-time ranges and merge chosen on the tune split (configs/_base_/tta/isn_tta_coarse64.py),
+# given to the baseline too: the same tuned 5-scale test for both
 COARSE64_TTA = osp.join(REPO, 'configs', '_base_', 'tta', 'isn_tta_coarse64.py')
 # the config of each method kind per task (configs/synthetic/)
 CONFIGS = {
@@ -90,7 +91,7 @@ METHODS = {
     'isn-512': ('isn', 'ISN, 512-px chips', {'chip_size': 512}, [(MS_ISN, 'config')]),
     # fine-tuned from the backbone of tools/misc/pretrain_backbone.py (--pretrained FILE)
     'baseline-pre': ('baseline', 'single scale (x1), pretrained backbone', {'pretrained': True},
-                     [(SINGLE, None), (MS_NO_RANGE, 'no-range')]),
+                     [(SINGLE, None), (MS_NO_RANGE, 'no-range'), (MS_ISN_COARSE64, 'coarse64')]),
     'mst-pre': ('ms', 'pyramid chips, all objects, pretrained backbone', {'pretrained': True},
                 [(MS_NO_RANGE, 'config')]),
     'isn-pre': ('isn', 'pyramid chips, ISN range, pretrained backbone', {'pretrained': True},
