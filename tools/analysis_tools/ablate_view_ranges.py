@@ -73,8 +73,19 @@ def record_views(cfg, checkpoint, num_val):
     merge = tta._merge_single_sample
     store = []
 
+    def light(sample):
+        # the boxes, scores and labels only, copied (a deepcopy of a view tensor would copy
+        # its whole storage: the detector's batched outputs)
+        from mmdet.structures import DetDataSample
+        from mmengine.structures import InstanceData
+        p = sample.pred_instances
+        out = DetDataSample(metainfo=dict(sample.metainfo))
+        out.pred_instances = InstanceData(bboxes=p.bboxes.clone(), scores=p.scores.clone(),
+                                          labels=p.labels.clone())
+        return out
+
     def recording(samples):
-        store.append((samples[0].metainfo['img_id'], [s.clone() for s in samples]))
+        store.append((samples[0].metainfo['img_id'], [light(s) for s in samples]))
         return merge(samples)
 
     tta._merge_single_sample = recording
