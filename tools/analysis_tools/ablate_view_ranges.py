@@ -89,7 +89,10 @@ def record_views(cfg, checkpoint, num_val):
         return merge(samples)
 
     tta._merge_single_sample = recording
-    metrics = runner.test()
+    try:
+        metrics = runner.test()
+    finally:  # the re-merges must not record (nor grow the list they iterate over)
+        del tta._merge_single_sample
     return tta, metrics, store
 
 
