@@ -5,7 +5,7 @@
 # invalid GT ignored by the RPN and R-CNN assigners (IoU > 0.3, and small invalid GT inside small
 # priors), R-CNN sampling restricted to the range, soft-NMS after the head. Test: mmdet's
 # single-scale pipeline; `--tta` runs the multi-scale ISN inference (range filter + soft-NMS over
-# the 5 scales, configs/_base_/tta/isn_tta.py).
+# the 5 scales, set by configs/_base_/scale_norm/isn.py).
 #
 # This is faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py with its 1x schedule swapped for ISN's 18e:
 # mmengine forbids the same key in two bases, so the 1x config's own bases are listed here
@@ -17,7 +17,6 @@ _base_ = [
     '../_base_/datasets/coco_detection_chips.py',
     '../_base_/schedules/isn_18e.py',
     'mmdet::_base_/default_runtime.py',
-    '../_base_/tta/isn_tta.py',
     '../_base_/scale_norm/isn.py',
 ]
 custom_imports = dict(imports=['mmdet_scalenorm'], allow_failed_imports=False)

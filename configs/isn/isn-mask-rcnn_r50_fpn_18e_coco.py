@@ -13,7 +13,6 @@ _base_ = [
     '../_base_/datasets/coco_instance_chips.py',
     '../_base_/schedules/isn_18e.py',
     'mmdet::_base_/default_runtime.py',
-    '../_base_/tta/isn_tta.py',
     '../_base_/scale_norm/isn.py',
 ]
 custom_imports = dict(imports=['mmdet_scalenorm'], allow_failed_imports=False)

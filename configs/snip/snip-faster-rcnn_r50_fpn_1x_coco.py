@@ -7,10 +7,10 @@
 # are never background, and RoIs outside the range are not sampled (ValidRangeSampler with the
 # per-image range from ScaleNormRoIHead). High resolutions are cut into 1000x1000 chips (SNIP
 # §6.2). Test: mmdet's single scale, or the SNIP multi-scale inference of
-# configs/_base_/tta/snip_tta.py with `--tta`.
+# configs/_base_/scale_norm/snip.py with `--tta`.
 _base_ = [
     'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
-    '../_base_/tta/snip_tta.py',
+    '../_base_/scale_norm/snip.py',
 ]
 custom_imports = dict(imports=['mmdet_scalenorm'], allow_failed_imports=False)
 

@@ -4,7 +4,7 @@
 # scale, or `--tta` for SNIP's 3-scale inference (each surviving box keeps its own view's mask).
 _base_ = [
     'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
-    '../_base_/tta/snip_tta.py',
+    '../_base_/scale_norm/snip.py',
 ]
 custom_imports = dict(imports=['mmdet_scalenorm'], allow_failed_imports=False)
 

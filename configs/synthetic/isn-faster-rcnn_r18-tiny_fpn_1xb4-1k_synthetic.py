@@ -3,12 +3,11 @@
 # epochs over every (image, scale, 576-px chip) at the factors {4, 2, 1, 0.5, 0.25} (ChipDataset +
 # ChipInfiniteSampler), the ISN range [16, 560] in resized pixels, invalid GT ignored by the RPN
 # and R-CNN assigners, R-CNN sampling restricted to the range, soft-NMS after the head and the
-# 5-scale ISN test (configs/_base_/tta/isn_tta.py).
+# 5-scale ISN test (`--tta`, also set by isn.py).
 _base_ = [
     '../_base_/models/faster-rcnn_r18-tiny_fpn.py',
     '../_base_/datasets/synthetic_detection_chips.py',
     '../_base_/schedules/synthetic_1k.py',
-    '../_base_/tta/isn_tta.py',
     '../_base_/scale_norm/isn.py',
 ]
 custom_imports = dict(imports=['mmdet_scalenorm'], allow_failed_imports=False)

@@ -7,7 +7,6 @@ _base_ = [
     '../_base_/models/faster-rcnn_r18-tiny_fpn.py',
     '../_base_/datasets/synthetic_detection_chips.py',
     '../_base_/schedules/synthetic_1k.py',
-    '../_base_/tta/isn_tta.py',
     '../_base_/scale_norm/ms.py',
 ]
 custom_imports = dict(imports=['mmdet_scalenorm'], allow_failed_imports=False)

@@ -2,7 +2,7 @@
 
 ``init_scalenorm_detector`` builds the detector with mmdet's ``init_detector`` and, when
 ``tta=True``, wraps it in the config's ``tta_model`` (e.g. :class:`ScaleNormTTAModel` from
-``configs/_base_/tta/isn_tta.py``).  ``inference_scalenorm`` runs it on image paths or numpy arrays
+``configs/_base_/scale_norm/isn.py``).  ``inference_scalenorm`` runs it on image paths or numpy arrays
 (BGR, like mmdet) through the config's ``tta_pipeline`` and returns one merged ``DetDataSample``
 per image.  Without TTA it is mmdet's ``inference_detector``.
 
@@ -47,7 +47,7 @@ def init_scalenorm_detector(config: Union[str, Path, Config],
         raise ValueError(f'config must be a path or a Config; got {type(config).__name__}')
     if tta and not ('tta_model' in config and 'tta_pipeline' in config):
         raise ValueError('tta=True needs tta_model and tta_pipeline in the config (inherit '
-                         'configs/_base_/tta/isn_tta.py or snip_tta.py), or pass tta=False')
+                         'configs/_base_/scale_norm/isn.py or snip.py), or pass tta=False')
     detector = init_detector(config, checkpoint, device=device, cfg_options=cfg_options)
     if not tta:
         return detector

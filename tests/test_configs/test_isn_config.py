@@ -64,15 +64,14 @@ def test_isn_settings(cfg):
                                                checkpoint='torchvision://resnet50')
 
 
-def test_pyramid_tta_bases_specialise_one_base_and_agree_with_the_method_bases():
-    """ISN's and SNIP's TTA bases are ../tta/pyramid_tta.py with their views: the same merger
-    (soft-NMS, 100 per image) and the same steps after the views; ISN's views and range are
-    isn.py's factors and range (literal in isn_tta.py: sibling bases may not share keys)."""
+def test_method_bases_specialise_the_pyramid_tta_with_their_own_factors_and_ranges():
+    """ISN's and SNIP's method bases set their test: ../tta/pyramid_tta.py with their views, the
+    same merger (soft-NMS, 100 per image) and the same steps after the views; ISN's views and range
+    are isn.py's own factors and range, SNIP's views carry its per-scale ranges."""
     base = osp.join(REPO, 'configs', '_base_')
     pyramid = Config.fromfile(osp.join(base, 'tta', 'pyramid_tta.py'))
-    isn = Config.fromfile(osp.join(base, 'scale_norm', 'isn.py'))
-    isn_tta = Config.fromfile(osp.join(base, 'tta', 'isn_tta.py'))
-    snip_tta = Config.fromfile(osp.join(base, 'tta', 'snip_tta.py'))
+    isn = isn_tta = Config.fromfile(osp.join(base, 'scale_norm', 'isn.py'))
+    snip_tta = Config.fromfile(osp.join(base, 'scale_norm', 'snip.py'))
     for tta in (isn_tta, snip_tta):
         assert tta.tta_model.type == 'ScaleNormTTAModel'
         assert tta.tta_model.tta_cfg == pyramid.tta_model.tta_cfg
@@ -192,14 +191,13 @@ def test_metafile_lists_the_config_without_results():
 
 
 def test_isn_coarse64_tta_gives_each_view_its_range(synthetic_tiny):
-    """isn_tta_coarse64.py = isn_tta.py's views and steps, each view marked with its own range in
+    """isn_tta_coarse64.py = isn.py's test views and steps, each view marked with its own range in
     its resized pixels ([16, 560] for x4, x2, x1; [64, 560] for x0.5, x0.25), merged with
     Gaussian soft-NMS; running the views on an image writes those ranges into their metainfo."""
     import json
     import mmdet_scalenorm  # noqa: F401
     base = osp.join(REPO, 'configs', '_base_')
-    isn = Config.fromfile(osp.join(base, 'scale_norm', 'isn.py'))
-    isn_tta = Config.fromfile(osp.join(base, 'tta', 'isn_tta.py'))
+    isn = isn_tta = Config.fromfile(osp.join(base, 'scale_norm', 'isn.py'))
     tuned = Config.fromfile(osp.join(base, 'tta', 'isn_tta_coarse64.py'))
     assert tuned.tta_model.tta_cfg.nms == dict(type='soft_nms', method='gaussian',
                                                iou_threshold=0.3, sigma=0.5, min_score=1e-3)

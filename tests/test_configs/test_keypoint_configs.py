@@ -371,7 +371,7 @@ def test_isn_tta_keypoints_in_original_pixels_from_their_own_view(synthetic_tiny
         assert ((kps[:, 1] >= box[1] - 1e-3) & (kps[:, 1] <= box[3] + 1e-3)).all()
     assert (pred.keypoints[..., 0] <= w + 1e-3).all() and (pred.keypoints[..., 1] <= h + 1e-3).all()
 
-    # flipped views (./isn_tta.py's flip list) carry the dataset's flip_indices to the merger
+    # flipped views (isn.py's test with a flip list) carry the dataset's flip_indices to the merger
     from mmdet.registry import DATASETS
     from mmdet_scalenorm.datasets.coco_keypoint import SYNTHETIC_KEYPOINT_METAINFO
     views = copy.deepcopy(cfg.tta_pipeline)

@@ -4,8 +4,10 @@
 #   model = {{_base_.isn_model}}
 #   train_dataloader = dict(dataset={{_base_.isn_chip_dataset}})
 # The training path is SNIPER's: ChipDataset enumerates every (image, scale, chip) of an epoch.
+# The test is ISN's too (`tools/test.py CONFIG CKPT --tta`): this base sets `tta_model` and
+# `tta_pipeline`, so a leaf needs no TTA base (an MS leaf places `ms_tta_model` of ./ms.py).
 
-_base_ = ['./invalid_gt.py']
+_base_ = ['./invalid_gt.py', '../tta/pyramid_tta.py']
 
 # Omega = {4, 2, 1, 0.5, 0.25} and the ISN range [16, 560] in RESIZED pixels (ISN §4.1, §4.2.1).
 isn_factors = (4.0, 2.0, 1.0, 0.5, 0.25)
@@ -64,3 +66,16 @@ isn_chip_dataset = dict(
     neg_chips_per_image=neg_chips_per_image,
     pipeline=isn_chip_pipeline)
 isn_instance_chip_dataset = dict(isn_chip_dataset, pipeline=isn_instance_chip_pipeline)
+
+# ISN multi-scale inference (ISN §3.3.1, §4.1): ../tta/pyramid_tta.py at the 5 factors, keeping
+# per view only the detections whose scale sqrt(w*h) *in that view's resized pixels* lies in the
+# ISN range. Keypoint R-CNN uses it unchanged: each surviving box keeps its own view's keypoints,
+# and a flipped view flips them back with the dataset's flip_indices (packed by
+# PackScaleNormInputs).
+tta_model = dict(valid_range=isn_range)
+isn_tta_views = [dict(type='Resize', scale_factor=f, keep_ratio=True) for f in isn_factors]
+tta_pipeline = [
+    _base_.pyramid_tta_pipeline[0],
+    dict(_base_.pyramid_tta_pipeline[1],
+         transforms=[isn_tta_views] + _base_.pyramid_tta_pipeline[1].transforms[1:]),
+]

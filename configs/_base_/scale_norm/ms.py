@@ -19,7 +19,8 @@ ms_chip_dataset = dict(
     chip_size={{_base_.chip_size}},
     stride={{_base_.chip_stride}},
     pipeline=ms_chip_pipeline)
-# multi-scale inference (../tta/isn_tta.py's views) without the range filter
+# multi-scale inference (./isn.py's 5 views) without the range filter; a leaf places it:
+#   tta_model = {{_base_.ms_tta_model}}
 ms_tta_model = dict(valid_range=(0, 'inf'))  # 'inf': mmengine cannot dump float('inf')
 # The same loading instance masks (Mask R-CNN).
 ms_instance_chip_pipeline = [

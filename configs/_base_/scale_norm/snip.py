@@ -1,13 +1,14 @@
 # SNIP (Singh & Davis, CVPR 2018), stated once. Variables only (mmengine forbids one key in two
-# sibling bases): a leaf config lists this base (through ../tta/snip_tta.py, which inherits it)
-# beside its mmdet model/dataset bases and places the pieces, e.g.
+# sibling bases), apart from the test: a leaf config lists this base beside its mmdet
+# model/dataset bases and places the pieces, e.g.
 #   model = {{_base_.snip_model}}
 #   train_dataloader = dict(dataset=dict(pipeline={{_base_.snip_train_pipeline}}))
+# and `tools/test.py CONFIG CKPT --tta` runs SNIP's multi-scale inference set below.
 
-_base_ = ['./invalid_gt.py']
+_base_ = ['./invalid_gt.py', '../tta/pyramid_tta.py']
 
 # The pyramid (SNIP §7.1): (mmdet Resize scale as (long, short), valid range in ORIGINAL-image
-# pixels); 'inf' is dump-safe. Used for training here and for inference by ../tta/snip_tta.py.
+# pixels); 'inf' is dump-safe. Used for training and for inference (the end of this file).
 snip_scales = [((2000, 1400), (0, 80)), ((1200, 800), (40, 160)), ((800, 480), (120, 'inf'))]
 # High resolutions are cut into 1000x1000 chips (SNIP §6.2).
 snip_chip_size = 1000
@@ -49,4 +50,14 @@ snip_tta_views = [
         dict(type='Resize', scale=scale, keep_ratio=True),
         dict(type='MarkValidRange', valid_range=rng, reference='original', keep_empty=True),
     ]) for scale, rng in snip_scales
+]
+
+# SNIP multi-scale inference (SNIP §6.1, Fig. 6): ../tta/pyramid_tta.py at the 3 scales, keeping
+# per view only the detections whose scale sqrt(w*h) *in original-image pixels* lies in that
+# scale's range. ScaleNormTTAModel filters every view by its own range (from its metainfo),
+# whatever the order of the views.
+tta_pipeline = [
+    _base_.pyramid_tta_pipeline[0],
+    dict(_base_.pyramid_tta_pipeline[1],
+         transforms=[snip_tta_views] + _base_.pyramid_tta_pipeline[1].transforms[1:]),
 ]

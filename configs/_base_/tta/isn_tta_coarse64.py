@@ -1,17 +1,17 @@
 # ISN multi-scale inference with per-view test ranges, chosen on the tune split (benchmark data
-# seed 1, never the reported one): ./isn_tta.py, but the two coarse views (x0.5, x0.25) keep only
-# detections of at least 64 px in their resized image ([64, 560]; the fine views keep the training
-# range [16, 560]), and the views are merged with Gaussian soft-NMS (sigma 0.5). SNIP's and
+# seed 1, never the reported one): ISN's test (../scale_norm/isn.py), but the two coarse views
+# (x0.5, x0.25) keep only detections of at least 64 px in their resized image ([64, 560]; the
+# fine views keep the training range [16, 560]), and the views are merged with Gaussian soft-NMS (sigma 0.5). SNIP's and
 # SNIPER's tests also give each resolution its own range; ISN §3.3.1 uses the training range
-# everywhere, which is ./isn_tta.py. Small objects are seen by the x4/x2/x1 views at a better
+# everywhere, which is isn.py's test. Small objects are seen by the x4/x2/x1 views at a better
 # resolution; the thumbnails' small detections are mostly duplicates and false positives.
 # Each view carries its range in its metainfo (Compose([Resize, MarkValidRange])), so the order
 # of the views cannot mis-assign it.
-_base_ = ['./isn_tta.py']
+_base_ = ['../scale_norm/isn.py']
 
-isn_coarse_view_range = (64, 560)
-isn_view_ranges = [(4.0, (16, 560)), (2.0, (16, 560)), (1.0, (16, 560)),
-                   (0.5, isn_coarse_view_range), (0.25, isn_coarse_view_range)]
+isn_coarse_view_range = (64, _base_.isn_range[1])
+isn_view_ranges = [(f, isn_coarse_view_range if f < 1 else _base_.isn_range)
+                   for f in _base_.isn_factors]
 
 tta_model = dict(
     tta_cfg=dict(

@@ -1,8 +1,9 @@
 # The pyramid test of every scale-normalization method (SNIP §6.1, ISN §3.3.1 and §4.1), stated
 # once: ScaleNormTTAModel runs the image at every view, keeps per view only the detections whose
 # scale sqrt(w*h) lies in that view's range, merges all views with soft-NMS and keeps 100 per
-# image. The method's TTA base specialises it with its views and ranges: ./isn_tta.py (5 factors,
-# one range in resized pixels) and ./snip_tta.py (3 scales, a range per view in original pixels).
+# image. The method base specialises it with its views and ranges: ../scale_norm/isn.py (5
+# factors, one range in resized pixels) and ../scale_norm/snip.py (3 scales, a range per view in
+# original pixels); ./isn_tta_coarse64.py is ISN's with per-view ranges.
 # Used by `tools/test.py CONFIG CKPT --tta` (tta_model wraps the config's model, tta_pipeline
 # replaces the test pipeline). Views are scale-major: for flip TTA replace the one-element flip
 # list with [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)].

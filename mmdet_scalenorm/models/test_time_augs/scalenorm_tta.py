@@ -30,7 +30,7 @@ ISN range will be kept for post-processing".  This model wraps a detector the wa
    A view whose metainfo carries its own ``valid_range`` (written by ``MarkValidRange`` in the
    view's pipeline, already in the view's resized pixels, and kept by ``PackScaleNormInputs``)
    uses that range and nothing else: the range travels with the view, as in training, so the order
-   of the ``Resize`` list cannot mis-assign ranges (``configs/_base_/tta/snip_tta.py`` does this:
+   of the ``Resize`` list cannot mis-assign ranges (``configs/_base_/scale_norm/snip.py`` does this:
    each view is ``Compose([Resize, MarkValidRange])``).
 3. Detections with NaN/inf boxes or scores are dropped with a warning.
 4. The survivors of every view are merged class-aware with soft-NMS

@@ -268,7 +268,7 @@ def test_builds_from_registry():
 
 @pytest.mark.slow
 def test_tools_test_tta_end_to_end(tmp_path, synthetic_tiny):
-    """`tools/test.py CONFIG CKPT --tta` with the shipped ISN synthetic config (isn_tta.py):
+    """`tools/test.py CONFIG CKPT --tta` with the shipped ISN synthetic config (isn.py's test):
     a random-init tiny model saved as a checkpoint, 5-scale inference, COCO metrics."""
     import os
     import re
