@@ -98,17 +98,57 @@ def test_ablate_view_ranges_remerge_by_hand(tmp_path):
                   view(0.5, [[120, 10, 180, 70], [40, 40, 190, 190]], [0.9, 0.6])])]
     # linear soft-NMS: the x0.5 copy of the large box (IoU 1 with the x1 one) decays to 0 and goes
     plain = mod.remerge(tta, store, None, 'linear')
-    assert sorted(round(d[3], 3) for d in plain) == [0.7, 0.8, 0.9]
-    assert [120, 10, 60, 60] in [[round(x) for x in d[2]] for d in plain]
+    dets = [(round(float(sc), 3), [round(x) for x in b])
+            for m in plain for b, sc in zip(m.pred_instances.bboxes.tolist(),
+                                           m.pred_instances.scores.tolist())]
+    assert sorted(d[0] for d in dets) == [0.7, 0.8, 0.9]
+    assert [120, 10, 180, 70] in [d[1] for d in dets]
     tuned = mod.remerge(tta, store, 64, 'linear')
-    assert sorted(round(d[3], 3) for d in tuned) == [0.7, 0.8]
+    assert sorted(round(float(x), 3) for m in tuned for x in m.pred_instances.scores) == [0.7, 0.8]
     assert tta.tta_cfg.nms == mod.MERGES['linear']  # restored after the sweep
-    m_plain = mod.coco_eval(str(ann), [1], plain)
-    m_tuned = mod.coco_eval(str(ann), [1], tuned)
+    assert store[0][1][1].metainfo.get('valid_range') is None  # the recorded views are unchanged
+    evaluator = dict(type='ScaleRangeCocoMetric', ann_file=str(ann), metric='bbox',
+                     restrict_to_results=True)
+    meta = dict(classes=('a', ))
+    m_plain = mod.evaluate(evaluator, meta, plain)
+    m_tuned = mod.evaluate(evaluator, meta, tuned)
     assert m_tuned['AP'] == pytest.approx(1.0, abs=1e-6)
     # ranked FP (0.9), TP, TP: precision 2/3 at every recall level (interpolated) -> AP 2/3
-    assert m_plain['AP'] == pytest.approx(2 / 3, abs=1e-6)
-    assert mod.coco_eval(str(ann), [1], []) == dict.fromkeys(mod.KEYS, 0.0)
+    # (CocoMetric rounds to 3 decimals); both GT (40 and 150 px) lie in [16, 560]
+    assert m_plain['AP'] == pytest.approx(0.667, abs=1e-6)
+    assert m_plain['AP[16,560]'] == pytest.approx(0.667, abs=1e-6)
+    assert m_plain['AR[16,560]'] == m_tuned['AR[16,560]'] == pytest.approx(1.0, abs=1e-6)
+    assert m_plain['APs'] == -1.0  # no GT below 32 px: COCO's -1, kept as the metric gives it
+
+
+def test_ablate_view_ranges_records_the_views_once_and_reproduces_the_tta_run(tmp_path):
+    """End to end with the published ISN model on 3 tune-split images: every image is recorded
+    once with its 5 views, the recording stops with the TTA run (the re-merges record nothing),
+    and re-merging the recorded views with the config's ranges and merge reproduces the TTA run's
+    own metrics exactly."""
+    import json
+    mod = load_script('tools/analysis_tools/ablate_view_ranges.py')
+    ckpt = load_script('tools/misc/download_checkpoint.py').main(
+        ['isn-faster-rcnn_r18-tiny_fpn_1xb4-2k_synthetic', '--dest', str(tmp_path / 'ckpt'),
+         '--no-progress'])
+    from mmdet_scalenorm.datasets.synthetic import generate_synthetic_coco
+    data = generate_synthetic_coco(str(tmp_path / 'tune'), preset='demo', seed=1, num_train=1,
+                                   num_val=3, progress=False)
+    out = tmp_path / 'sweep.md'
+    rows = mod.main([osp.join(REPO, 'configs', 'synthetic',
+                              'isn-faster-rcnn_r18-tiny_fpn_1xb4-2k_synthetic.py'), ckpt,
+                     '--data-root', data['data_root'], '--num-val', '3', '--coarse-lo', '64',
+                     '--merges', 'linear', '--work-dir', str(tmp_path / 'work'),
+                     '--out', str(out)])
+    res = json.loads(out.with_suffix('.json').read_text())
+    assert len(res['images']) == len(set(res['images'])) == 3
+    assert [n for n, _ in rows] == ["config's ranges, linear merge",
+                                    'x0.5/x0.25 from 64 px, linear merge']
+    run = {k.split('/')[-1]: v for k, v in res['tta_metrics'].items()}
+    assert run['bbox_mAP'] > 0.1  # a trained model: the equality below is not 0 == 0
+    for col, key in mod.KEYS:
+        assert rows[0][1][col] == pytest.approx(run[key], abs=1e-9), col
+    assert out.read_text().count('\n') == 4  # header, rule, 2 rows
 
 
 def test_ablate_view_ranges_refuses_the_reported_benchmark():

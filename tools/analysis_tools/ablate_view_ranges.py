@@ -4,8 +4,10 @@ held-out split, running the views once.
 SNIP §6.1 and SNIPER give every test resolution its own valid range; ISN §3.3.1 keeps the
 training range [16, 560] (resized pixels) in every view. This tool runs the config's 5-scale TTA
 once over the first ``--num-val`` images, records every view's detections, then re-merges them with
-``ScaleNormTTAModel`` under each variant and evaluates with pycocotools (AP, AP50, AP75, APs, APm,
-APl). A variant is a lower bound for the coarse views (x0.5 and x0.25: ``--coarse-lo``) with the
+``ScaleNormTTAModel`` under each variant and evaluates the merged detections with the config's own
+test evaluator (``ScaleRangeCocoMetric``: AP, AP50, AP75, APs, APm, APl, AP/AR[16,560]), as the
+TTA run itself does: the config's ranges with the config's merge reproduce the run's metrics. A
+variant is a lower bound for the coarse views (x0.5 and x0.25: ``--coarse-lo``) with the
 linear or the Gaussian merge. Tune on a split you do not report: the default data root is the
 benchmark generated with another seed (``--data-seed 1``).
 
@@ -33,7 +35,10 @@ MERGES = {
     'gaussian': dict(type='soft_nms', method='gaussian', iou_threshold=0.3, sigma=0.5,
                      min_score=1e-3),
 }
-KEYS = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl')
+# (column, metric key of ScaleRangeCocoMetric with its default range)
+KEYS = (('AP', 'bbox_mAP'), ('AP50', 'bbox_mAP_50'), ('AP75', 'bbox_mAP_75'),
+        ('APs', 'bbox_mAP_s'), ('APm', 'bbox_mAP_m'), ('APl', 'bbox_mAP_l'),
+        ('AP[16,560]', 'bbox_mAP_16-560'), ('AR[16,560]', 'bbox_mAR_16-560'))
 
 
 def parse_args(argv=None):
@@ -58,7 +63,8 @@ def parse_args(argv=None):
 
 
 def record_views(cfg, checkpoint, num_val):
-    """Run the config's TTA once; returns (metrics, [(img_id, [view data samples])])."""
+    """Run the config's TTA once; returns (the TTA model, the run's metrics, [(img_id, [view
+    data samples])], its evaluator config, its dataset metainfo)."""
     from mmengine.runner import Runner
     from mmdet_scalenorm.utils.config import use_tta
     cfg = cfg.copy()
@@ -93,12 +99,13 @@ def record_views(cfg, checkpoint, num_val):
         metrics = runner.test()
     finally:  # the re-merges must not record (nor grow the list they iterate over)
         del tta._merge_single_sample
-    return tta, metrics, store
+    evaluator = dict(cfg.test_evaluator, restrict_to_results=True)
+    return tta, metrics, store, evaluator, runner.test_dataloader.dataset.metainfo
 
 
 def remerge(tta, store, coarse_lo, merge, coarse_factors=(0.5, 0.25)):
-    """COCO-format detections ``[(img_id, label index, xywh, score)]`` of every recorded image:
-    its views filtered and merged by ``tta`` (a ``ScaleNormTTAModel``) with the coarse views'
+    """The merged ``DetDataSample`` of every recorded image: its views filtered and merged by
+    ``tta`` (a ``ScaleNormTTAModel``) with the coarse views'
     range raised to start at ``coarse_lo`` resized px (None: the config's ranges) and the
     ``merge`` of ``MERGES``."""
     from mmdet_scalenorm.scale import parse_range
@@ -118,31 +125,31 @@ def remerge(tta, store, coarse_lo, merge, coarse_factors=(0.5, 0.25)):
                                      f'valid_range); view {i} has {rng}')
                 lo, hi = rng[:2] if rng is not None else (0.0, float('inf'))
                 v.set_metainfo(dict(valid_range=parse_range((max(lo, coarse_lo), hi))))
-            pred = tta._merge_single_sample(views).pred_instances
-            for b, s, lbl in zip(pred.bboxes.tolist(), pred.scores.tolist(),
-                                 pred.labels.tolist()):
-                out.append((img_id, lbl, [b[0], b[1], b[2] - b[0], b[3] - b[1]], s))
+            out.append(tta._merge_single_sample(views))
     finally:
         tta.tta_cfg.nms = saved
     return out
 
 
-def coco_eval(ann_file, img_ids, dets):
-    """pycocotools bbox AP of ``dets`` [(img_id, label index, xywh, score)] on ``img_ids``."""
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-    if not dets:
-        return dict.fromkeys(KEYS, 0.0)
-    with contextlib.redirect_stdout(io.StringIO()):
-        gt = COCO(ann_file)
-        cats = sorted(gt.getCatIds())
-        res = [dict(image_id=i, category_id=cats[lbl], bbox=b, score=s) for i, lbl, b, s in dets]
-        e = COCOeval(gt, gt.loadRes(res), 'bbox')
-        e.params.imgIds = list(img_ids)
-        e.evaluate()
-        e.accumulate()
-        e.summarize()
-    return dict(zip(KEYS, (float(x) for x in e.stats[:6])))
+def evaluate(evaluator, dataset_meta, samples):
+    """``{column: value}`` of KEYS for the merged ``samples``, by the test ``evaluator`` config
+    (a fresh metric, as a test run builds it, on the images of ``samples``); a metric the
+    evaluator cannot compute (no detection at all) is 0."""
+    from mmdet.registry import METRICS
+    from mmengine.logging import MMLogger
+    metric = METRICS.build(dict(evaluator))
+    metric.dataset_meta = dataset_meta
+    metric.process({}, [s.to_dict() for s in samples])
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel('ERROR')  # the per-variant COCO summaries
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            m = metric.evaluate(len(samples))
+    finally:
+        logger.setLevel(level)
+    m = {k.split('/')[-1]: v for k, v in m.items()}
+    return {col: float(m.get(key, 0.0)) for col, key in KEYS}
 
 
 def main(argv=None):
@@ -153,17 +160,16 @@ def main(argv=None):
     allow_full_checkpoint_load()
     generate_synthetic_coco(args.data_root, preset=args.preset, seed=args.data_seed)
     cfg = load_experiment_config(args.config, args.data_root, args.work_dir)
-    tta, metrics, store = record_views(cfg, args.checkpoint, args.num_val)
-    ann = osp.join(args.data_root, 'annotations', 'instances_val.json')
-    ids = [i for i, _ in store]
+    tta, metrics, store, evaluator, meta = record_views(cfg, args.checkpoint, args.num_val)
     rows = []
     for lo in [None] + list(args.coarse_lo):
         for merge in args.merges:
             name = (f'x0.5/x0.25 from {lo:g} px' if lo is not None else "config's ranges") + \
                 f', {merge} merge'
-            rows.append((name, coco_eval(ann, ids, remerge(tta, store, lo, merge))))
-    lines = ['| views, merge | ' + ' | '.join(KEYS) + ' |', '|---|' + '---|' * len(KEYS)]
-    lines += [f'| {n} | ' + ' | '.join(f'{100 * m[k]:.1f}' for k in KEYS) + ' |'
+            rows.append((name, evaluate(evaluator, meta, remerge(tta, store, lo, merge))))
+    cols = [c for c, _ in KEYS]
+    lines = ['| views, merge | ' + ' | '.join(cols) + ' |', '|---|' + '---|' * len(cols)]
+    lines += [f'| {n} | ' + ' | '.join(f'{100 * m[c]:.1f}' for c in cols) + ' |'
               for n, m in rows]
     text = '\n'.join(lines)
     print(text)
@@ -173,6 +179,7 @@ def main(argv=None):
             f.write(text + '\n')
         with open(osp.splitext(args.out)[0] + '.json', 'w') as f:
             json.dump(dict(config=args.config, checkpoint=args.checkpoint, tta_metrics=metrics,
+                           images=[i for i, _ in store],
                            rows=[dict(variant=n, **m) for n, m in rows]), f, indent=2)
     return rows
 
