@@ -283,6 +283,40 @@ def test_compare_iters_of_gives_each_method_its_iterations(tmp_path, synthetic_t
         cm.parse_args(['--methods', 'isn', '--iters-of', 'baseline=5'])
 
 
+def test_compare_learning_curves_of_chosen_methods_from_their_trained_points(tmp_path,
+                                                                             synthetic_tiny):
+    """--curve-methods picks the curves; with --report-only each curve has the points that are
+    trained (an equal-wall-time table's runs), every test of the method a series, blank cells
+    where a method has no run, and the PNG is written."""
+    cm = _compare_module()
+    runs = {('baseline-pre', 8): 0.10, ('baseline-pre', 16): 0.12, ('isn-pre', 16): 0.20,
+            ('isn-pre', 32): 0.25}
+    for (name, iters), ap in runs.items():
+        run = tmp_path / 'cmp' / name / f'seed0_it{iters}'
+        run.mkdir(parents=True)
+        tests = {t: {'bbox_mAP': ap + 0.01 * k} for k, (t, _) in enumerate(cm.METHODS[name][3])}
+        (run / 'result.json').write_text(json.dumps(dict(
+            method=name, seed=0, iters=iters, batch=4, train_seconds=60.0, tests=tests)))
+    out = tmp_path / 'r.md'
+    cm.main(['--report-only', '--methods', 'baseline-pre', 'isn-pre', '--seeds', '0',
+             '--iters-of', 'baseline-pre=16', 'isn-pre=32', '--curve-iters', '8', '16', '32',
+             '--curve-methods', 'baseline-pre', 'isn-pre', '--work-dir', str(tmp_path / 'cmp'),
+             '--data-root', synthetic_tiny['data_root'], '--preset', 'tiny', '--out', str(out)])
+    text = out.read_text()
+    assert (tmp_path / 'cmp' / 'learning_curves.png').stat().st_size > 0
+    curve = text[text.index('Learning curves'):].splitlines()
+    header = [c.strip() for c in curve[2].strip('|').split('|')]
+    assert header == ['iterations'] + [f'{n}, {t}' for n in ('baseline-pre', 'isn-pre')
+                                       for t, _ in cm.METHODS[n][3]]
+    cells = {r.split('|')[1].strip(): [c.strip() for c in r.strip('|').split('|')[1:]]
+             for r in curve[4:7]}
+    assert cells['8'] == ['10.0', '11.0', '12.0', '', '', '']
+    assert cells['16'] == ['12.0', '13.0', '14.0', '20.0', '21.0', '22.0']
+    assert cells['32'] == ['', '', '', '25.0', '26.0', '27.0']
+    with pytest.raises(SystemExit):
+        cm.parse_args(['--curve-methods', 'nope'])
+
+
 def test_compare_scale_weighted_rows_set_the_chip_dataset_repeats(tmp_path):
     """isn-pre-x1w2 / isn-pre-coarsew2 = isn-pre + ChipDataset(scale_repeats=...), same tests."""
     from types import SimpleNamespace

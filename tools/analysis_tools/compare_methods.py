@@ -30,8 +30,10 @@ Rows (``--methods``; each is a config of ``configs/synthetic/`` plus the listed 
   0.25): ``isn-pre-x1w2`` lists every x1 chip twice per epoch, ``isn-pre-coarsew2`` every x1,
   x0.5 and x0.25 chip twice.
 
-``--curve-iters 1000 2000 4000`` adds learning curves (AP vs iterations, first seed, baseline with
-its 5-scale test and ISN with its own) as ``WORK_DIR/learning_curves.png``.
+``--curve-iters 1000 2000 4000`` adds learning curves (AP vs iterations, first seed, every test of
+each of ``--curve-methods``, default ``baseline isn``) as ``WORK_DIR/learning_curves.png``; with
+``--report-only`` a curve shows the points that are trained, so the runs of an equal-wall-time
+table (``--iters-of``) can be its points.
 
 ``--iters-of baseline=800 isn=1600`` trains single methods for other iteration counts than
 ``--iters``: an equal-wall-time comparison (a 576-px chip iteration costs about half a
@@ -150,6 +152,8 @@ def parse_args(argv=None):
                    'iteration costs half a full-image one); the table gets an iters column')
     p.add_argument('--curve-iters', nargs='*', type=int, default=[],
                    help='iterations of the learning curves (first seed; e.g. 1000 2000 4000)')
+    p.add_argument('--curve-methods', nargs='+', default=['baseline', 'isn'],
+                   choices=list(METHODS), help='methods of the learning curves')
     p.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs', 'compare_methods'))
     p.add_argument('--data-root', default=osp.join(REPO, 'data', 'synthetic'))
     p.add_argument('--preset', default='demo')
@@ -326,19 +330,22 @@ def table(results: list, methods, seeds, metric: str = 'bbox', iters: dict = Non
 
 
 def learning_curves(args, out_png: str) -> str:
-    """Train baseline and ISN at each of ``--curve-iters`` (first seed); plot AP vs iterations."""
+    """Train each of ``--curve-methods`` at each of ``--curve-iters`` (first seed); plot the AP
+    of each of its tests vs iterations (with ``--report-only``: the points that are trained)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     seed = args.seeds[0]
-    series = {('baseline', MS_NO_RANGE): [], ('baseline', SINGLE): [], ('isn', MS_ISN): [],
-              ('isn', SINGLE): []}
+    series = {(name, test): [] for name in args.curve_methods for test, _ in METHODS[name][3]}
     for it in args.curve_iters:
-        for name in ('baseline', 'isn'):
+        for name in args.curve_methods:
             r = run_one(name, seed, it, args)
             for (n, test), pts in series.items():
-                if n == name:
+                if n == name and test in r['tests']:
                     pts.append((it, 100 * r['tests'][test]['bbox_mAP']))
+    series = {k: pts for k, pts in series.items() if pts}
+    if not series:
+        raise SystemExit('--curve-iters: no trained point of ' + ', '.join(args.curve_methods))
     plt.figure(figsize=(6, 4))
     for (name, test), pts in series.items():
         xs, ys = zip(*pts)
@@ -354,8 +361,9 @@ def learning_curves(args, out_png: str) -> str:
     plt.savefig(out_png, dpi=120)
     rows = ['| iterations | ' + ' | '.join(f'{n}, {t}' for n, t in series) + ' |',
             '|---|' + '---|' * len(series)]
-    for i, it in enumerate(args.curve_iters):
-        rows.append(f'| {it} | ' + ' | '.join(f'{pts[i][1]:.1f}' for pts in series.values()) +
+    for it in args.curve_iters:
+        cells = [dict(pts).get(it) for pts in series.values()]
+        rows.append(f'| {it} | ' + ' | '.join('' if c is None else f'{c:.1f}' for c in cells) +
                     ' |')
     return '\n'.join(rows)
 
