@@ -315,6 +315,10 @@ def test_compare_learning_curves_of_chosen_methods_from_their_trained_points(tmp
     assert cells['32'] == ['', '', '', '25.0', '26.0', '27.0']
     with pytest.raises(SystemExit):
         cm.parse_args(['--curve-methods', 'nope'])
+    with pytest.raises(SystemExit):  # a pretrained curve is trained: it needs the backbone file
+        cm.parse_args(['--curve-iters', '8', '--curve-methods', 'isn-pre'])
+    assert cm.parse_args(['--curve-iters', '8', '--curve-methods', 'isn-pre',
+                          '--report-only']).curve_methods == ['isn-pre']
 
 
 def test_compare_scale_weighted_rows_set_the_chip_dataset_repeats(tmp_path):

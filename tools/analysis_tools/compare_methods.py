@@ -172,12 +172,15 @@ def parse_args(argv=None):
     try:
         args.methods = task_methods(args.task, args.methods)
         args.iters_of = parse_iters_of(args.iters_of, args.methods)
+        if args.curve_iters:
+            args.curve_methods = task_methods(args.task, args.curve_methods)
     except ValueError as e:
         p.error(str(e))
-    pre = [m for m in args.methods if METHODS[m][2].get('pretrained')]
+    trained = args.methods + (args.curve_methods if args.curve_iters else [])
+    pre = sorted({m for m in trained if METHODS[m][2].get('pretrained')})
     if pre and not args.report_only:
         if not args.pretrained:
-            p.error(f'--methods {" ".join(pre)} fine-tune a pretrained backbone: give '
+            p.error(f'--methods/--curve-methods {" ".join(pre)} fine-tune a pretrained backbone: give '
                     f'--pretrained FILE (tools/misc/pretrain_backbone.py writes it)')
         if not osp.isfile(args.pretrained):
             p.error(f'--pretrained {args.pretrained!r}: no such file')
