@@ -12,4 +12,3 @@ _base_ = [
 custom_imports = dict(imports=['mmdet_scalenorm'], allow_failed_imports=False)
 
 train_dataloader = dict(dataset={{_base_.ms_chip_dataset}})
-tta_model = {{_base_.ms_tta_model}}

@@ -5,7 +5,7 @@
 #   train_dataloader = dict(dataset={{_base_.isn_chip_dataset}})
 # The training path is SNIPER's: ChipDataset enumerates every (image, scale, chip) of an epoch.
 # The test is ISN's too (`tools/test.py CONFIG CKPT --tta`): this base sets `tta_model` and
-# `tta_pipeline`, so a leaf needs no TTA base (an MS leaf places `ms_tta_model` of ./ms.py).
+# `tta_pipeline`, so a leaf needs no TTA base (./ms.py overrides its range).
 
 _base_ = ['./invalid_gt.py', '../tta/pyramid_tta.py']
 

@@ -19,9 +19,10 @@ ms_chip_dataset = dict(
     chip_size={{_base_.chip_size}},
     stride={{_base_.chip_stride}},
     pipeline=ms_chip_pipeline)
-# multi-scale inference (./isn.py's 5 views) without the range filter; a leaf places it:
-#   tta_model = {{_base_.ms_tta_model}}
-ms_tta_model = dict(valid_range=(0, 'inf'))  # 'inf': mmengine cannot dump float('inf')
+# multi-scale inference (./isn.py's 5 views and merge) without the range filter. This base
+# overrides its parent's ISN range itself, so no MS leaf can test with the ISN range by
+# forgetting a line.
+tta_model = dict(valid_range=(0, 'inf'))  # 'inf': mmengine cannot dump float('inf')
 # The same loading instance masks (Mask R-CNN).
 ms_instance_chip_pipeline = [
     dict(t, with_mask=True) if t['type'] == 'LoadAnnotations' else t for t in ms_chip_pipeline
