@@ -230,7 +230,7 @@ def method_config(name: str, args, seed: int, work: str):
 def no_range_tta(cfg, task: str = 'detection'):
     """Give ``cfg`` the MS config's 5-scale TTA (the ISN views, range switched off). A task
     without an MS config (keypoints) takes its ISN config's views with the MS recipe's change
-    (``ms_tta_model`` of configs/_base_/scale_norm/ms.py: no range)."""
+    (the ``tta_model`` range of configs/_base_/scale_norm/ms.py: none)."""
     from mmengine.config import Config
     if 'ms' in CONFIGS[task]:
         ms = Config.fromfile(osp.join(SYN, CONFIGS[task]['ms']))
@@ -239,7 +239,7 @@ def no_range_tta(cfg, task: str = 'detection'):
         return cfg
     isn = Config.fromfile(osp.join(SYN, CONFIGS[task]['isn']))
     recipe = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'scale_norm', 'ms.py'))
-    cfg.tta_model = dict(isn.tta_model, **recipe.ms_tta_model)
+    cfg.tta_model = dict(isn.tta_model, valid_range=recipe.tta_model.valid_range)
     cfg.tta_pipeline = isn.tta_pipeline
     return cfg
 
