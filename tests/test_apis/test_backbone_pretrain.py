@@ -131,10 +131,13 @@ def test_pretrain_tool_refuses_the_reported_benchmark_and_writes_a_checkpoint(tm
     assert 'val top-1' in r.stdout
 
 
-@pytest.mark.parametrize('leaf', ['faster-rcnn_r18-tiny', 'isn-faster-rcnn_r18-tiny'])
+@pytest.mark.parametrize('leaf', ['faster-rcnn_r18-tiny', 'isn-faster-rcnn_r18-tiny',
+                                  'mask-rcnn_r18-tiny', 'ms-mask-rcnn_r18-tiny',
+                                  'isn-mask-rcnn_r18-tiny'])
 def test_pretrained_configs_are_their_scratch_config_with_set_pretrained_backbone(leaf):
     """The *-pre configs = the from-scratch leaf + set_pretrained_backbone(shipped checkpoint),
-    and the checkpoint they name ships with the repository and loads into their backbone."""
+    the edit compare_methods.py's *-pre rows train (so a zoo checkpoint of such a row is the
+    model of its config), and the checkpoint they name ships with the repository."""
     syn = osp.join(REPO, 'configs', 'synthetic')
     pre = Config.fromfile(osp.join(syn, f'{leaf}-pre_fpn_1xb4-1k_synthetic.py'))
     ckpt = pre.model.backbone.init_cfg.checkpoint
@@ -144,5 +147,8 @@ def test_pretrained_configs_are_their_scratch_config_with_set_pretrained_backbon
     scratch.model.backbone.init_cfg.checkpoint = ckpt
     assert pre.model == scratch.model
     assert pre.train_dataloader == scratch.train_dataloader
+    assert {k: v for k, v in pre.to_dict().items() if k != 'pretrained_backbone'} == \
+        scratch.to_dict()
+    assert (pre.model.backbone.frozen_stages, pre.model.backbone.norm_eval) == (1, True)
     saved = torch.load(osp.join(REPO, ckpt))
     assert saved['meta']['data_seed'] == 2 and saved['meta']['val_top1'] > 0.9

@@ -84,25 +84,3 @@ def test_2k_configs_are_the_1k_ones_stretched_by_set_iterations(method):
     assert two_dict == stretched.to_dict()
     assert two.param_scheduler[0]['end'] == 200
     assert two.param_scheduler[1]['milestones'] == [1600, 1850]
-
-
-PRE_CONFIGS = ['faster-rcnn', 'isn-faster-rcnn', 'mask-rcnn', 'ms-mask-rcnn', 'isn-mask-rcnn']
-
-
-@pytest.mark.parametrize('model', PRE_CONFIGS)
-def test_pretrained_configs_are_what_compare_methods_fine_tunes(model):
-    """Each published *-pre config equals its from-scratch config through the edit that
-    compare_methods.py's *-pre rows apply (set_pretrained_backbone with the shipped backbone):
-    a zoo checkpoint of a *-pre row is the model of its config."""
-    from mmdet_scalenorm.utils.config import set_pretrained_backbone
-    syn = osp.join(REPO, 'configs', 'synthetic')
-    pre = Config.fromfile(osp.join(syn, f'{model}_r18-tiny-pre_fpn_1xb4-1k_synthetic.py'))
-    scratch = Config.fromfile(osp.join(syn, f'{model}_r18-tiny_fpn_1xb4-1k_synthetic.py'))
-    ckpt = pre.model.backbone.init_cfg.checkpoint
-    assert ckpt == 'checkpoints/pretrain/r18-tiny_synthetic-cls_20261206-35fd2053.pth'
-    edited = set_pretrained_backbone(scratch, osp.join(REPO, ckpt))
-    edited.model.backbone.init_cfg.checkpoint = ckpt  # the edit makes it absolute
-    ignore = ('pretrained_backbone', )
-    assert {k: v for k, v in pre.to_dict().items() if k not in ignore} == \
-        {k: v for k, v in edited.to_dict().items() if k not in ignore}
-    assert (pre.model.backbone.frozen_stages, pre.model.backbone.norm_eval) == (1, True)
