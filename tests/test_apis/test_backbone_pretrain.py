@@ -133,7 +133,8 @@ def test_pretrain_tool_refuses_the_reported_benchmark_and_writes_a_checkpoint(tm
 
 @pytest.mark.parametrize('leaf', ['faster-rcnn_r18-tiny', 'isn-faster-rcnn_r18-tiny',
                                   'mask-rcnn_r18-tiny', 'ms-mask-rcnn_r18-tiny',
-                                  'isn-mask-rcnn_r18-tiny'])
+                                  'isn-mask-rcnn_r18-tiny', 'keypoint-rcnn_r18-tiny',
+                                  'isn-keypoint-rcnn_r18-tiny'])
 def test_pretrained_configs_are_their_scratch_config_with_set_pretrained_backbone(leaf):
     """The *-pre configs = the from-scratch leaf + set_pretrained_backbone(shipped checkpoint),
     the edit compare_methods.py's *-pre rows train (so a zoo checkpoint of such a row is the
