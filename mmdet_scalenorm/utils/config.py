@@ -82,6 +82,16 @@ def set_scale_repeats(cfg: Config, scale_repeats) -> Config:
     return cfg
 
 
+def set_scale_batches(cfg: Config) -> Config:
+    """Batch the training chips one pyramid scale at a time (SNIP §6.1, "one resolution per
+    batch"): the training dataloader gets ``ChipScaleBatchSampler`` (in place). Raises
+    ``ValueError`` when its dataset is not a ``ChipDataset`` (the sampler groups by chip scale)."""
+    if cfg.train_dataloader.get('dataset', {}).get('type') != 'ChipDataset':
+        raise ValueError('set_scale_batches: the training dataloader has no ChipDataset')
+    cfg.train_dataloader['batch_sampler'] = dict(type='ChipScaleBatchSampler')
+    return cfg
+
+
 def set_small_invalid_ignore(cfg: Config, enabled: bool) -> Config:
     """Switch the small-invalid-GT rule of every ``ScaleAwareMaxIoUAssigner`` of the model's
     ``train_cfg`` off (``invalid_iof_thr=None``) or back to the configured threshold (in place).

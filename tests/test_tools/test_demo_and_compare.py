@@ -341,3 +341,25 @@ def test_compare_scale_weighted_rows_set_the_chip_dataset_repeats(tmp_path):
     with pytest.raises(ValueError, match='no ChipDataset'):
         set_scale_repeats(Config(dict(train_dataloader=dict(dataset=dict(type='CocoDataset')))),
                           (1, ) * 5)
+
+
+def test_compare_scale_batch_row_batches_one_scale_at_a_time(tmp_path):
+    """isn-pre-scalebatch = isn-pre + ChipScaleBatchSampler (nothing else), same tests (the
+    sampler's one-scale batches are tested in test_chip_scale_batch_sampler.py)."""
+    from types import SimpleNamespace
+    from mmengine.config import Config
+    from mmdet_scalenorm.utils.config import set_scale_batches
+    cm = _compare_module()
+    f = tmp_path / 'bb.pth'
+    f.write_bytes(b'')
+    args = SimpleNamespace(task='detection', data_root=str(tmp_path), device='cpu',
+                           pretrained=str(f))
+    ref = cm.method_config('isn-pre', args, seed=0, work=str(tmp_path / 'a'))
+    cfg = cm.method_config('isn-pre-scalebatch', args, seed=0, work=str(tmp_path / 'a'))
+    assert ref.train_dataloader.batch_sampler is None
+    assert cfg.train_dataloader.batch_sampler == dict(type='ChipScaleBatchSampler')
+    cfg.train_dataloader.batch_sampler = None
+    assert cfg.to_dict() == ref.to_dict()
+    assert cm.METHODS['isn-pre-scalebatch'][3] == cm.METHODS['isn-pre'][3]
+    with pytest.raises(ValueError, match='no ChipDataset'):
+        set_scale_batches(Config(dict(train_dataloader=dict(dataset=dict(type='CocoDataset')))))

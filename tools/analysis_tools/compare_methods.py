@@ -29,6 +29,8 @@ Rows (``--methods``; each is a config of ``configs/synthetic/`` plus the listed 
 * scale weighting of ``isn-pre`` (``ChipDataset(scale_repeats=...)``, factors 4, 2, 1, 0.5,
   0.25): ``isn-pre-x1w2`` lists every x1 chip twice per epoch, ``isn-pre-coarsew2`` every x1,
   x0.5 and x0.25 chip twice.
+* ``isn-pre-scalebatch``: ``isn-pre`` with one pyramid scale per batch (SNIP §6.1:
+  ``ChipScaleBatchSampler``) instead of SNIPER's mixed-scale batches.
 
 ``--curve-iters 1000 2000 4000`` adds learning curves (AP vs iterations, first seed, every test of
 each of ``--curve-methods``, default ``baseline isn``) as ``WORK_DIR/learning_curves.png``; with
@@ -105,6 +107,10 @@ METHODS = {
     'isn-pre-coarsew2': ('isn', 'ISN, x1 and coarser chips twice per epoch, pretrained backbone',
                          {'pretrained': True, 'scale_repeats': (1, 1, 2, 2, 2)},
                          [(SINGLE, None), (MS_ISN, 'config'), (MS_ISN_COARSE64, 'coarse64')]),
+    # one pyramid scale per batch (SNIP §6.1; ChipScaleBatchSampler)
+    'isn-pre-scalebatch': ('isn', 'ISN, one scale per batch, pretrained backbone',
+                           {'pretrained': True, 'scale_batches': True},
+                           [(SINGLE, None), (MS_ISN, 'config'), (MS_ISN_COARSE64, 'coarse64')]),
 }
 DEFAULT_METHODS = ['baseline', 'mst', 'isn']
 
@@ -212,7 +218,8 @@ def method_config(name: str, args, seed: int, work: str):
     """The experiment config of method ``name`` (data root, seed, evaluator, ablation edits)."""
     from mmdet_scalenorm.apis.experiment import load_experiment_config
     from mmdet_scalenorm.utils.config import (set_chip_size, set_pretrained_backbone,
-                                              set_scale_repeats, set_small_invalid_ignore)
+                                              set_scale_batches, set_scale_repeats,
+                                              set_small_invalid_ignore)
     kind, _, edits, _ = METHODS[name]
     cfg = load_experiment_config(osp.join(SYN, CONFIGS[args.task][kind]), args.data_root, work,
                                  seed=seed, workers=1 if args.device == 'cpu' else 2)
@@ -220,6 +227,8 @@ def method_config(name: str, args, seed: int, work: str):
         set_chip_size(cfg, edits['chip_size'])
     if 'scale_repeats' in edits:
         set_scale_repeats(cfg, edits['scale_repeats'])
+    if edits.get('scale_batches'):
+        set_scale_batches(cfg)
     if 'small_ignore' in edits:
         set_small_invalid_ignore(cfg, edits['small_ignore'])
     if edits.get('pretrained'):
