@@ -92,6 +92,22 @@ def set_scale_batches(cfg: Config) -> Config:
     return cfg
 
 
+def set_neg_proposals(cfg: Config, proposals_file: str) -> Config:
+    """Switch SNIPER's negative chips on: every ``ChipDataset`` of the training dataloader mines
+    them from ``proposals_file`` (written by ``tools/misc/dump_proposals.py``; in place). Raises
+    ``ValueError`` when there is no ChipDataset or its ``neg_chips_per_image`` is 0 (either would
+    leave the negatives off)."""
+    hits = [d for d in _walk(cfg.train_dataloader) if d.get('type') == 'ChipDataset']
+    if not hits:
+        raise ValueError('set_neg_proposals: the training dataloader has no ChipDataset')
+    for d in hits:
+        if d.get('neg_chips_per_image', 2) == 0:
+            raise ValueError('set_neg_proposals: neg_chips_per_image is 0 (no negative chip '
+                             'would be drawn); set it to a positive int')
+        d['neg_proposals_file'] = proposals_file
+    return cfg
+
+
 def set_small_invalid_ignore(cfg: Config, enabled: bool) -> Config:
     """Switch the small-invalid-GT rule of every ``ScaleAwareMaxIoUAssigner`` of the model's
     ``train_cfg`` off (``invalid_iof_thr=None``) or back to the configured threshold (in place).

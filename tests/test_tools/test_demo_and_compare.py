@@ -363,3 +363,39 @@ def test_compare_scale_batch_row_batches_one_scale_at_a_time(tmp_path):
     assert cm.METHODS['isn-pre-scalebatch'][3] == cm.METHODS['isn-pre'][3]
     with pytest.raises(ValueError, match='no ChipDataset'):
         set_scale_batches(Config(dict(train_dataloader=dict(dataset=dict(type='CocoDataset')))))
+
+
+def test_compare_negative_chip_row_mines_the_given_proposals(tmp_path):
+    """isn-pre-neg = isn-pre + neg_proposals_file (nothing else), same tests; without an existing
+    --neg-proposals file the command refuses to train it, and set_neg_proposals refuses a config
+    that would leave the negatives off."""
+    from types import SimpleNamespace
+    from mmengine.config import Config
+    from mmdet_scalenorm.utils.config import set_neg_proposals
+    cm = _compare_module()
+    f = tmp_path / 'bb.pth'
+    f.write_bytes(b'')
+    props = tmp_path / 'props.pkl'
+    props.write_bytes(b'')
+    args = SimpleNamespace(task='detection', data_root=str(tmp_path), device='cpu',
+                           pretrained=str(f), neg_proposals=str(props))
+    ref = cm.method_config('isn-pre', args, seed=0, work=str(tmp_path / 'a'))
+    cfg = cm.method_config('isn-pre-neg', args, seed=0, work=str(tmp_path / 'a'))
+    assert ref.train_dataloader.dataset.neg_proposals_file is None
+    assert cfg.train_dataloader.dataset.neg_proposals_file == str(props)
+    assert cfg.train_dataloader.dataset.neg_chips_per_image == 2
+    cfg.train_dataloader.dataset.neg_proposals_file = None
+    assert cfg.to_dict() == ref.to_dict()
+    assert cm.METHODS['isn-pre-neg'][3] == cm.METHODS['isn-pre'][3]
+    base = ['--methods', 'isn-pre-neg', '--pretrained', str(f)]
+    for extra in ([], ['--neg-proposals', str(tmp_path / 'missing.pkl')]):
+        with pytest.raises(SystemExit):
+            cm.parse_args(base + extra)
+    assert cm.parse_args(base + ['--neg-proposals', str(props)]).neg_proposals == str(props)
+    assert cm.parse_args(['--methods', 'isn-pre-neg', '--report-only']).methods == ['isn-pre-neg']
+    with pytest.raises(ValueError, match='no ChipDataset'):
+        set_neg_proposals(Config(dict(train_dataloader=dict(dataset=dict(type='CocoDataset')))),
+                          str(props))
+    with pytest.raises(ValueError, match='neg_chips_per_image is 0'):
+        set_neg_proposals(Config(dict(train_dataloader=dict(dataset=dict(
+            type='ChipDataset', neg_chips_per_image=0)))), str(props))

@@ -29,6 +29,9 @@ Rows (``--methods``; each is a config of ``configs/synthetic/`` plus the listed 
 * scale weighting of ``isn-pre`` (``ChipDataset(scale_repeats=...)``, factors 4, 2, 1, 0.5,
   0.25): ``isn-pre-x1w2`` lists every x1 chip twice per epoch, ``isn-pre-coarsew2`` every x1,
   x0.5 and x0.25 chip twice.
+* ``isn-pre-neg``: ``isn-pre`` with SNIPER's negative chips (2 per image and epoch, the ISN
+  base's ``neg_chips_per_image``) mined from ``--neg-proposals FILE``, the pyramid proposals
+  ``tools/misc/dump_proposals.py`` writes from a model trained on positive chips only.
 * ``isn-pre-scalebatch``: ``isn-pre`` with one pyramid scale per batch (SNIP §6.1:
   ``ChipScaleBatchSampler``) instead of SNIPER's mixed-scale batches.
 
@@ -107,6 +110,10 @@ METHODS = {
     'isn-pre-coarsew2': ('isn', 'ISN, x1 and coarser chips twice per epoch, pretrained backbone',
                          {'pretrained': True, 'scale_repeats': (1, 1, 2, 2, 2)},
                          [(SINGLE, None), (MS_ISN, 'config'), (MS_ISN_COARSE64, 'coarse64')]),
+    # SNIPER negative chips from the proposals of --neg-proposals FILE (tools/misc/dump_proposals.py)
+    'isn-pre-neg': ('isn', 'ISN + negative chips, pretrained backbone',
+                    {'pretrained': True, 'neg_proposals': True},
+                    [(SINGLE, None), (MS_ISN, 'config'), (MS_ISN_COARSE64, 'coarse64')]),
     # one pyramid scale per batch (SNIP §6.1; ChipScaleBatchSampler)
     'isn-pre-scalebatch': ('isn', 'ISN, one scale per batch, pretrained backbone',
                            {'pretrained': True, 'scale_batches': True},
@@ -170,6 +177,9 @@ def parse_args(argv=None):
     p.add_argument('--pretrained', default=None, metavar='FILE',
                    help='backbone checkpoint of tools/misc/pretrain_backbone.py for the *-pre '
                    'methods (required by them)')
+    p.add_argument('--neg-proposals', default=None, metavar='FILE',
+                   help='pyramid proposals of the training images (tools/misc/dump_proposals.py) '
+                   'for the negative chips of the *-neg methods (required by them)')
     p.add_argument('--train-only', action='store_true', help='train and test, write no table')
     p.add_argument('--report-only', action='store_true',
                    help='train nothing: write the table from the cached results (a run not '
@@ -190,6 +200,12 @@ def parse_args(argv=None):
                     f'--pretrained FILE (tools/misc/pretrain_backbone.py writes it)')
         if not osp.isfile(args.pretrained):
             p.error(f'--pretrained {args.pretrained!r}: no such file')
+    neg = sorted({m for m in trained if METHODS[m][2].get('neg_proposals')})
+    if neg and not args.report_only and not (args.neg_proposals and
+                                             osp.isfile(args.neg_proposals)):
+        p.error(f'--methods/--curve-methods {" ".join(neg)} mine negative chips: give '
+                f'--neg-proposals FILE, an existing file written by tools/misc/dump_proposals.py '
+                f'(got {args.neg_proposals!r})')
     return args
 
 
@@ -218,7 +234,8 @@ def method_config(name: str, args, seed: int, work: str):
     """The experiment config of method ``name`` (data root, seed, evaluator, ablation edits)."""
     from mmdet_scalenorm.apis.experiment import load_experiment_config
     from mmdet_scalenorm.utils.config import (set_chip_size, set_pretrained_backbone,
-                                              set_scale_batches, set_scale_repeats,
+                                              set_neg_proposals, set_scale_batches,
+                                              set_scale_repeats,
                                               set_small_invalid_ignore)
     kind, _, edits, _ = METHODS[name]
     cfg = load_experiment_config(osp.join(SYN, CONFIGS[args.task][kind]), args.data_root, work,
@@ -227,6 +244,8 @@ def method_config(name: str, args, seed: int, work: str):
         set_chip_size(cfg, edits['chip_size'])
     if 'scale_repeats' in edits:
         set_scale_repeats(cfg, edits['scale_repeats'])
+    if edits.get('neg_proposals'):
+        set_neg_proposals(cfg, args.neg_proposals)
     if edits.get('scale_batches'):
         set_scale_batches(cfg)
     if 'small_ignore' in edits:
@@ -287,6 +306,10 @@ def run_one(name: str, seed: int, iters: int, args) -> dict:
         if METHODS[name][2].get('pretrained'):
             result['pretrained'] = dict(file=osp.relpath(osp.abspath(args.pretrained), REPO),
                                         sha256=sha256sum(args.pretrained))
+        if METHODS[name][2].get('neg_proposals'):
+            result['neg_proposals'] = dict(
+                file=osp.relpath(osp.abspath(args.neg_proposals), REPO),
+                sha256=sha256sum(args.neg_proposals))
     for test, kind in tests:
         if test in result['tests']:
             continue
