@@ -344,7 +344,7 @@ def test_compare_scale_weighted_rows_set_the_chip_dataset_repeats(tmp_path):
 
 
 def test_compare_scale_batch_row_batches_one_scale_at_a_time(tmp_path):
-    """isn-pre-scalebatch = isn-pre + ChipScaleBatchSampler (nothing else), same tests (the
+    """isn-pre-scalebatch = isn-pre + ChipScaleBatchSampler (nothing else), ISN's test (the
     sampler's one-scale batches are tested in test_chip_scale_batch_sampler.py)."""
     from types import SimpleNamespace
     from mmengine.config import Config
@@ -360,13 +360,13 @@ def test_compare_scale_batch_row_batches_one_scale_at_a_time(tmp_path):
     assert cfg.train_dataloader.batch_sampler == dict(type='ChipScaleBatchSampler')
     cfg.train_dataloader.batch_sampler = None
     assert cfg.to_dict() == ref.to_dict()
-    assert cm.METHODS['isn-pre-scalebatch'][3] == cm.METHODS['isn-pre'][3]
+    assert cm.METHODS['isn-pre-scalebatch'][3] == [(cm.MS_ISN, 'config')]  # isn-pre's 5-scale test
     with pytest.raises(ValueError, match='no ChipDataset'):
         set_scale_batches(Config(dict(train_dataloader=dict(dataset=dict(type='CocoDataset')))))
 
 
 def test_compare_negative_chip_row_mines_the_given_proposals(tmp_path):
-    """isn-pre-neg = isn-pre + neg_proposals_file (nothing else), same tests; without an existing
+    """isn-pre-neg = isn-pre + neg_proposals_file (nothing else), ISN's test; without an existing
     --neg-proposals file the command refuses to train it, and set_neg_proposals refuses a config
     that would leave the negatives off."""
     from types import SimpleNamespace
@@ -386,7 +386,7 @@ def test_compare_negative_chip_row_mines_the_given_proposals(tmp_path):
     assert cfg.train_dataloader.dataset.neg_chips_per_image == 2
     cfg.train_dataloader.dataset.neg_proposals_file = None
     assert cfg.to_dict() == ref.to_dict()
-    assert cm.METHODS['isn-pre-neg'][3] == cm.METHODS['isn-pre'][3]
+    assert cm.METHODS['isn-pre-neg'][3] == [(cm.MS_ISN, 'config')]  # isn-pre's 5-scale test
     base = ['--methods', 'isn-pre-neg', '--pretrained', str(f)]
     for extra in ([], ['--neg-proposals', str(tmp_path / 'missing.pkl')]):
         with pytest.raises(SystemExit):

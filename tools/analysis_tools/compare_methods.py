@@ -29,10 +29,11 @@ Rows (``--methods``; each is a config of ``configs/synthetic/`` plus the listed 
 * scale weighting of ``isn-pre`` (``ChipDataset(scale_repeats=...)``, factors 4, 2, 1, 0.5,
   0.25): ``isn-pre-x1w2`` lists every x1 chip twice per epoch, ``isn-pre-coarsew2`` every x1,
   x0.5 and x0.25 chip twice.
-* ``isn-pre-neg``: ``isn-pre`` with SNIPER's negative chips (2 per image and epoch, the ISN
-  base's ``neg_chips_per_image``) mined from ``--neg-proposals FILE``, the pyramid proposals
-  ``tools/misc/dump_proposals.py`` writes from a model trained on positive chips only.
-* ``isn-pre-scalebatch``: ``isn-pre`` with one pyramid scale per batch (SNIP §6.1:
+* ``isn-pre-neg`` (5-scale test, as every ablation): ``isn-pre`` with SNIPER's negative chips
+  (2 per image and epoch, the ISN base's ``neg_chips_per_image``) mined from ``--neg-proposals
+  FILE``, the pyramid proposals ``tools/misc/dump_proposals.py`` writes from a model trained on
+  positive chips only.
+* ``isn-pre-scalebatch`` (5-scale test): ``isn-pre`` with one pyramid scale per batch (SNIP §6.1:
   ``ChipScaleBatchSampler``) instead of SNIPER's mixed-scale batches.
 
 ``--curve-iters 1000 2000 4000`` adds learning curves (AP vs iterations, first seed, every test of
@@ -110,14 +111,13 @@ METHODS = {
     'isn-pre-coarsew2': ('isn', 'ISN, x1 and coarser chips twice per epoch, pretrained backbone',
                          {'pretrained': True, 'scale_repeats': (1, 1, 2, 2, 2)},
                          [(SINGLE, None), (MS_ISN, 'config'), (MS_ISN_COARSE64, 'coarse64')]),
+    # ablations of isn-pre, with ISN's 5-scale test (as the from-scratch ablations above)
     # SNIPER negative chips from the proposals of --neg-proposals FILE (tools/misc/dump_proposals.py)
     'isn-pre-neg': ('isn', 'ISN + negative chips, pretrained backbone',
-                    {'pretrained': True, 'neg_proposals': True},
-                    [(SINGLE, None), (MS_ISN, 'config'), (MS_ISN_COARSE64, 'coarse64')]),
+                    {'pretrained': True, 'neg_proposals': True}, [(MS_ISN, 'config')]),
     # one pyramid scale per batch (SNIP §6.1; ChipScaleBatchSampler)
     'isn-pre-scalebatch': ('isn', 'ISN, one scale per batch, pretrained backbone',
-                           {'pretrained': True, 'scale_batches': True},
-                           [(SINGLE, None), (MS_ISN, 'config'), (MS_ISN_COARSE64, 'coarse64')]),
+                           {'pretrained': True, 'scale_batches': True}, [(MS_ISN, 'config')]),
 }
 DEFAULT_METHODS = ['baseline', 'mst', 'isn']
 
