@@ -412,7 +412,8 @@ def test_synthetic_results_are_the_numbers_of_the_comparison_they_cite():
             if len(cells) == 13 and re.fullmatch(r'\d+\.\d', cells[3]):
                 table[f'results/compare_methods/{source}', cells[0], cells[2]] = float(cells[3])
     method = {'faster-rcnn': 'baseline', 'ms-faster-rcnn': 'mst', 'isn-faster-rcnn': 'isn',
-              'mask-rcnn': 'baseline', 'ms-mask-rcnn': 'mst', 'isn-mask-rcnn': 'isn'}
+              'mask-rcnn': 'baseline', 'ms-mask-rcnn': 'mst', 'isn-mask-rcnn': 'isn',
+              'keypoint-rcnn': 'baseline', 'isn-keypoint-rcnn': 'isn'}
     checked = runs = 0
     for m in mz.load_model_index():
         iters = m.metadata.get('Iterations')
@@ -420,16 +421,19 @@ def test_synthetic_results_are_the_numbers_of_the_comparison_they_cite():
             test = r.get('Test', m.metadata['Test'])
             if '-pre_' in m.name:  # the three-seed report has means: the seed-0 run is cited
                 meth = method[m.name.split('_')[0]] + '-pre'
-                task = 'instance/' if '-mask-rcnn' in '-' + m.name else ''
+                task = 'instance/' if '-mask-rcnn' in '-' + m.name else \
+                    'keypoints/' if '-keypoint-rcnn' in '-' + m.name else ''
                 assert r['Source'] == \
                     f'results/compare_methods/{task}{meth}/seed0_it{iters}/result.json'
                 run = json.load(open(osp.join(REPO, r['Source'])))
                 assert (run['method'], run['seed'], run['iters']) == (meth, 0, iters)
-                assert run['task'] == ('instance' if task else 'detection')
+                assert run['task'] == (task.rstrip('/') or 'detection')
                 (name, ) = [k for k in run['tests'] if test == k or test.startswith(k + ' (')]
                 expected = {'box AP': round(100 * run['tests'][name]['bbox_mAP'], 1)}
-                if task:
+                if task == 'instance/':
                     expected['mask AP'] = round(100 * run['tests'][name]['segm_mAP'], 1)
+                if task == 'keypoints/':
+                    expected['keypoint AP'] = round(100 * run['tests'][name]['keypoints_mAP'], 1)
                 assert r['Metrics'] == expected, (m.name, name)
                 runs += 1
                 continue
@@ -440,7 +444,7 @@ def test_synthetic_results_are_the_numbers_of_the_comparison_they_cite():
                        (test == k[2] or test.startswith(k[2] + ' ('))]
             assert r['Metrics'] == {'box AP': table[key]}, (m.name, key)
             checked += 1
-    assert checked == len(table) >= 7 and runs == 4 + 5  # the detection and Mask R-CNN *-pre Results
+    assert checked == len(table) >= 7 and runs == 4 + 5 + 4  # the detection, Mask R-CNN, keypoint *-pre Results
 
 
 # --------------------------------------------------------------------------------- generator
