@@ -97,11 +97,14 @@ def set_neg_proposals(cfg: Config, proposals_file: str) -> Config:
     them from ``proposals_file`` (written by ``tools/misc/dump_proposals.py``; in place). Raises
     ``ValueError`` when there is no ChipDataset or its ``neg_chips_per_image`` is 0 (either would
     leave the negatives off)."""
+    import inspect
+    from mmdet_scalenorm.datasets import ChipDataset
+    default = inspect.signature(ChipDataset).parameters['neg_chips_per_image'].default
     hits = [d for d in _walk(cfg.train_dataloader) if d.get('type') == 'ChipDataset']
     if not hits:
         raise ValueError('set_neg_proposals: the training dataloader has no ChipDataset')
     for d in hits:
-        if d.get('neg_chips_per_image', 2) == 0:
+        if d.get('neg_chips_per_image', default) == 0:
             raise ValueError('set_neg_proposals: neg_chips_per_image is 0 (no negative chip '
                              'would be drawn); set it to a positive int')
         d['neg_proposals_file'] = proposals_file

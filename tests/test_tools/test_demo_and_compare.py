@@ -343,7 +343,7 @@ def test_compare_scale_weighted_rows_set_the_chip_dataset_repeats(tmp_path):
                           (1, ) * 5)
 
 
-def test_compare_scale_batch_row_batches_one_scale_at_a_time(tmp_path):
+def test_compare_scale_batch_row_adds_only_the_scale_batch_sampler(tmp_path):
     """isn-pre-scalebatch = isn-pre + ChipScaleBatchSampler (nothing else), ISN's test (the
     sampler's one-scale batches are tested in test_chip_scale_batch_sampler.py)."""
     from types import SimpleNamespace
@@ -399,3 +399,31 @@ def test_compare_negative_chip_row_mines_the_given_proposals(tmp_path):
     with pytest.raises(ValueError, match='neg_chips_per_image is 0'):
         set_neg_proposals(Config(dict(train_dataloader=dict(dataset=dict(
             type='ChipDataset', neg_chips_per_image=0)))), str(props))
+
+
+def test_compare_refuses_a_cached_run_trained_from_other_input_files(tmp_path):
+    """A cached run records the sha256 of the files it trained from (backbone, proposals); reusing
+    it with another file is refused instead of reporting the old run under the new file."""
+    import hashlib
+    import json
+    cm = _compare_module()
+    bb, props, other = tmp_path / 'bb.pth', tmp_path / 'p.pkl', tmp_path / 'q.pkl'
+    bb.write_bytes(b'backbone')
+    props.write_bytes(b'proposals')
+    other.write_bytes(b'other proposals')
+    argv = ['--methods', 'isn-pre-neg', '--seeds', '0', '--iters', '1', '--train-only',
+            '--work-dir', str(tmp_path / 'w'), '--pretrained', str(bb)]
+    args = cm.parse_args(argv + ['--neg-proposals', str(props)])
+    inputs = cm.run_inputs('isn-pre-neg', args)
+    assert set(inputs) == {'pretrained', 'neg_proposals'}
+    assert inputs['neg_proposals']['sha256'] == hashlib.sha256(b'proposals').hexdigest()
+    assert inputs['pretrained']['sha256'] == hashlib.sha256(b'backbone').hexdigest()
+    work = tmp_path / 'w' / 'isn-pre-neg' / 'seed0_it1'
+    work.mkdir(parents=True)
+    cached = dict(inputs, method='isn-pre-neg', seed=0, iters=1, train_seconds=1.0,
+                  tests={cm.MS_ISN: {'bbox_mAP': 0.5}})
+    (work / 'result.json').write_text(json.dumps(cached))
+    assert cm.run_one('isn-pre-neg', 0, 1, args)['tests'] == cached['tests']  # same files: reused
+    args = cm.parse_args(argv + ['--neg-proposals', str(other)])
+    with pytest.raises(SystemExit, match='neg-proposals'):
+        cm.run_one('isn-pre-neg', 0, 1, args)

@@ -277,11 +277,21 @@ def task_dir(args) -> str:
     return args.work_dir if args.task == 'detection' else osp.join(args.work_dir, args.task)
 
 
+def run_inputs(name: str, args) -> dict:
+    """The input files method ``name`` trains from (``pretrained``: the backbone,
+    ``neg_proposals``: the proposals of the negative chips), each as {file, sha256}: recorded in
+    a run's result.json, and checked against the given files when a cached run is reused."""
+    from mmdet_scalenorm.utils.model_zoo import sha256sum
+    edits = METHODS[name][2]
+    return {key: dict(file=osp.relpath(osp.abspath(getattr(args, key)), REPO),
+                      sha256=sha256sum(getattr(args, key)))
+            for key in ('pretrained', 'neg_proposals') if edits.get(key)}
+
+
 def run_one(name: str, seed: int, iters: int, args) -> dict:
     """Train (unless cached) and test method ``name``; returns the cached result dict."""
     from mmengine.config import Config
     from mmdet_scalenorm.apis.experiment import evaluate, set_iterations, train
-    from mmdet_scalenorm.utils.model_zoo import sha256sum
     work = osp.join(task_dir(args), name, f'seed{seed}_it{iters}')
     result_file = osp.join(work, 'result.json')
     result = {}
@@ -289,6 +299,13 @@ def run_one(name: str, seed: int, iters: int, args) -> dict:
         with open(result_file) as f:
             result = json.load(f)
     _, _, _, tests = METHODS[name]
+    if result and not args.report_only:
+        for key, given in run_inputs(name, args).items():
+            if key in result and result[key]['sha256'] != given['sha256']:
+                raise SystemExit(f'{work}: cached run trained with --{key.replace("_", "-")} '
+                                 f'{result[key]["file"]} (sha256 {result[key]["sha256"][:8]}), '
+                                 f'not {given["file"]} ({given["sha256"][:8]}): remove the '
+                                 f'folder to retrain, or give the file it was trained with')
     if all(t in result.get('tests', {}) for t, _ in tests):
         return result
     if args.report_only:  # no training: what is cached (maybe nothing) goes in the table
@@ -303,13 +320,7 @@ def run_one(name: str, seed: int, iters: int, args) -> dict:
         result = dict(method=name, seed=seed, iters=iters,
                       batch=cfg.train_dataloader.batch_size,
                       train_seconds=time.time() - t0, tests={}, task=args.task)
-        if METHODS[name][2].get('pretrained'):
-            result['pretrained'] = dict(file=osp.relpath(osp.abspath(args.pretrained), REPO),
-                                        sha256=sha256sum(args.pretrained))
-        if METHODS[name][2].get('neg_proposals'):
-            result['neg_proposals'] = dict(
-                file=osp.relpath(osp.abspath(args.neg_proposals), REPO),
-                sha256=sha256sum(args.neg_proposals))
+        result.update(run_inputs(name, args))
     for test, kind in tests:
         if test in result['tests']:
             continue
