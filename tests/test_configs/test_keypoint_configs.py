@@ -1,5 +1,5 @@
 """The Keypoint R-CNN configs (ISN §4.3.2): the synthetic baseline and ISN, the COCO baseline
-(Detectron2's 1x), MS, ISN and ISN with the light head.
+(Detectron2's 1x), MS, ISN and ISN with the light head (on COCO and on the benchmark).
 
 Each config loads, survives mmengine's dump/reload and builds; its keypoint parts agree with its
 dataset (K, flip swap, OKS sigmas) and the MS/ISN ones are exactly their detection recipe plus
@@ -27,11 +27,12 @@ pytestmark = pytest.mark.slow
 SYN = osp.join(REPO, 'configs', 'synthetic')
 SYN_BASE = osp.join(SYN, 'keypoint-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py')
 SYN_ISN = osp.join(SYN, 'isn-keypoint-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py')
+SYN_LIGHT = osp.join(SYN, 'isn-keypoint-rcnn-light_r18-tiny_fpn_1xb4-1k_synthetic.py')
 COCO_BASE = osp.join(REPO, 'configs', 'keypoint', 'keypoint-rcnn_r50_fpn_1x_coco.py')
 COCO_MS = osp.join(REPO, 'configs', 'ms', 'ms-keypoint-rcnn_r50_fpn_18e_coco.py')
 COCO_ISN = osp.join(REPO, 'configs', 'isn', 'isn-keypoint-rcnn_r50_fpn_18e_coco.py')
 COCO_LIGHT = osp.join(REPO, 'configs', 'isn', 'isn-keypoint-rcnn-light_r50_fpn_18e_coco.py')
-SYNTHETIC = [SYN_BASE, SYN_ISN]
+SYNTHETIC = [SYN_BASE, SYN_ISN, SYN_LIGHT]
 COCO = [COCO_BASE, COCO_MS, COCO_ISN, COCO_LIGHT]
 # the COCO person keypoint each synthetic figure keypoint becomes (eyes and ears: not labelled)
 FIGURE_TO_PERSON = dict(head='nose', left_hand='left_wrist', right_hand='right_wrist',
@@ -164,15 +165,30 @@ def test_method_configs_are_their_detection_recipe_plus_keypoints():
             assert kps.model.train_cfg[stage].assigner == det.model.train_cfg[stage].assigner
         assert kps.model.train_cfg.rcnn.sampler == det.model.train_cfg.rcnn.sampler
         assert kps.model.test_cfg.rcnn.nms == det.model.test_cfg.rcnn.nms
-    # the light head is the ISN config with ISN §4.3.2's head, nothing else
-    light, isn = Config.fromfile(COCO_LIGHT), Config.fromfile(COCO_ISN)
-    head = light.model.roi_head.keypoint_head
-    assert (head.type, head.num_keypoints, head.in_channels) == ('ISNKeypointHead', 17, 256)
-    assert tuple(light.model.roi_head.keypoint_roi_extractor.roi_layer.output_size) == (22, 16)
-    strip = ('keypoint_head', 'keypoint_roi_extractor')
-    assert {k: v for k, v in light.model.roi_head.items() if k not in strip} == \
-        {k: v for k, v in isn.model.roi_head.items() if k not in strip}
-    assert light.train_dataloader == isn.train_dataloader and light.tta_model == isn.tta_model
+    # the light head is the ISN config with ISN §4.3.2's head, nothing else (on the benchmark
+    # with the width and depth of its Mask R-CNN head: 4 convs of 64 channels)
+    for light_path, isn_path, nk, width, convs in ((COCO_LIGHT, COCO_ISN, 17, 256, 8),
+                                                  (SYN_LIGHT, SYN_ISN, 13, 64, 4)):
+        light, isn = Config.fromfile(light_path), Config.fromfile(isn_path)
+        head = light.model.roi_head.keypoint_head
+        assert (head.type, head.num_keypoints, head.in_channels) == ('ISNKeypointHead', nk, width)
+        assert head.get('num_convs', 8) == convs
+        assert head.get('conv_out_channels', 256) == width
+        assert tuple(light.model.roi_head.keypoint_roi_extractor.roi_layer.output_size) == \
+            (22, 16)
+        extractor = dict(light.model.roi_head.keypoint_roi_extractor)
+        extractor['roi_layer'] = dict(extractor['roi_layer'],
+                                      output_size=isn.model.roi_head.keypoint_roi_extractor
+                                      .roi_layer.output_size)
+        assert extractor == isn.model.roi_head.keypoint_roi_extractor
+        strip = ('keypoint_head', 'keypoint_roi_extractor')
+        assert {k: v for k, v in light.model.roi_head.items() if k not in strip} == \
+            {k: v for k, v in isn.model.roi_head.items() if k not in strip}
+        assert light.train_dataloader == isn.train_dataloader and light.tta_model == isn.tta_model
+        for part in ('train_cfg', 'param_scheduler', 'optim_wrapper', 'val_evaluator'):
+            assert light[part] == isn[part], (light_path, part)
+        assert {k: v for k, v in light.model.items() if k != 'roi_head'} == \
+            {k: v for k, v in isn.model.items() if k != 'roi_head'}
     # the COCO baseline: Detectron2's keypoint_rcnn_R_50_FPN_1x
     base = Config.fromfile(COCO_BASE)
     assert base.train_cfg.max_iters == 90000
@@ -251,17 +267,26 @@ def test_synthetic_config_trains_one_iteration_with_keypoint_loss(path, syntheti
     cfg, ckpt = synthetic_runs[path]
     assert osp.isfile(ckpt)
     row = _losses(cfg.work_dir)
-    assert {'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox', 'loss_keypoint'} <= set(row)
+    light = path == SYN_LIGHT
+    kps = {'loss_kpt_heatmap', 'loss_kpt_offset'} if light else {'loss_keypoint'}
+    assert {'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox'} | kps <= set(row)
     assert all(math.isfinite(v) for k, v in row.items() if k.startswith('loss'))
-    # on items with figures the keypoint loss is the spatial-softmax cross-entropy of an
-    # untrained head: close to a uniform guess over the 56 x 56 heatmap, log(3136) = 8.05
     batch = _figure_batch(cfg)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
     model.train()
     log_vars = model.train_step(batch, OptimWrapper(torch.optim.SGD(model.parameters(), lr=0)))
-    assert abs(log_vars['loss_keypoint'].item() - math.log(56 * 56)) < 1.0
+    if not light:
+        # on items with figures the keypoint loss is the spatial-softmax cross-entropy of an
+        # untrained head: close to a uniform guess over the 56 x 56 heatmap, log(3136) = 8.05
+        assert abs(log_vars['loss_keypoint'].item() - math.log(56 * 56)) < 1.0
+        return
+    # the light head's untrained outputs are ~0 (predictor std 0.001): smooth-L1 gives 0.5 per
+    # positive cell (target 1), and each labelled keypoint has 1 to 5 positive cells (its own
+    # and the cell centres within 1 cell): the heatmap loss per keypoint lies in [0.5, 2.5]
+    assert 0.5 - 0.05 <= log_vars['loss_kpt_heatmap'].item() <= 2.5 + 0.05
+    assert log_vars['loss_kpt_offset'].item() > 0
 
 
 def _one_iteration(cfg):

@@ -365,6 +365,35 @@ def test_compare_scale_batch_row_adds_only_the_scale_batch_sampler(tmp_path):
         set_scale_batches(Config(dict(train_dataloader=dict(dataset=dict(type='CocoDataset')))))
 
 
+def test_compare_light_head_row_is_isn_pre_with_the_light_head_config(tmp_path):
+    """isn-pre-light (keypoints) = isn-pre with the light-head config's keypoint head and RoI
+    size, nothing else; ISN's 5-scale test; the other tasks refuse it (they have no such config)."""
+    from types import SimpleNamespace
+    from mmengine.config import Config
+    cm = _compare_module()
+    f = tmp_path / 'bb.pth'
+    f.write_bytes(b'')
+    args = SimpleNamespace(task='keypoints', data_root=str(tmp_path), device='cpu',
+                           pretrained=str(f))
+    ref = cm.method_config('isn-pre', args, seed=0, work=str(tmp_path / 'a'))
+    cfg = cm.method_config('isn-pre-light', args, seed=0, work=str(tmp_path / 'a'))
+    light = Config.fromfile(os.path.join(cm.SYN, cm.CONFIGS['keypoints']['isn-light']))
+    rh, ref_rh = cfg.model.roi_head, ref.model.roi_head
+    assert rh.keypoint_head == light.model.roi_head.keypoint_head
+    assert rh.keypoint_head.type == 'ISNKeypointHead'
+    assert tuple(rh.keypoint_roi_extractor.roi_layer.output_size) == (22, 16)
+    assert cfg.model.backbone == ref.model.backbone  # the pretrained backbone of isn-pre
+    for c in (cfg, ref):
+        c.model.roi_head.keypoint_head = None
+        c.model.roi_head.keypoint_roi_extractor.roi_layer.output_size = None
+    assert cfg.to_dict() == ref.to_dict()
+    assert cm.METHODS['isn-pre-light'][3] == [(cm.MS_ISN, 'config')]
+    assert 'isn-pre-light' not in cm.task_methods('keypoints')  # not a default row
+    for task in ('detection', 'instance'):
+        with pytest.raises(ValueError, match='has no isn-light config'):
+            cm.task_methods(task, ['isn-pre-light'])
+
+
 def test_compare_negative_chip_row_mines_the_given_proposals(tmp_path):
     """isn-pre-neg = isn-pre + neg_proposals_file (nothing else), ISN's test; without an existing
     --neg-proposals file the command refuses to train it, and set_neg_proposals refuses a config

@@ -9,7 +9,7 @@ is rebuilt from every cached result of the requested seeds.
 
 ``--task detection`` (default) compares the Faster R-CNN configs of ``configs/synthetic/``, ``--task
 instance`` the Mask R-CNN ones (a box table and a mask table; runs in ``WORK_DIR/instance/``),
-``--task keypoints`` the Keypoint R-CNN ones (baseline and ISN rows: there is no MS keypoint
+``--task keypoints`` the Keypoint R-CNN ones (baseline and ISN rows, ISN with either keypoint head: there is no MS keypoint
 config; a box table and a keypoint table, OKS AP of the figures; runs in ``WORK_DIR/keypoints/``).
 
 Rows (``--methods``; each is a config of ``configs/synthetic/`` plus the listed changes):
@@ -35,6 +35,8 @@ Rows (``--methods``; each is a config of ``configs/synthetic/`` plus the listed 
   positive chips only.
 * ``isn-pre-scalebatch`` (5-scale test): ``isn-pre`` with one pyramid scale per batch (SNIP §6.1:
   ``ChipScaleBatchSampler``) instead of SNIPER's mixed-scale batches.
+* ``isn-pre-light`` (``--task keypoints``, 5-scale test): ``isn-pre`` with ISN's light keypoint
+  head (ISN §4.3.2: 22x16 heatmaps plus 2-D offsets, smooth-L1) instead of Mask R-CNN's.
 
 ``--curve-iters 1000 2000 4000`` adds learning curves (AP vs iterations, first seed, every test of
 each of ``--curve-methods``, default ``baseline isn``) as ``WORK_DIR/learning_curves.png``; with
@@ -78,7 +80,8 @@ CONFIGS = {
                      ms='ms-mask-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
                      isn='isn-mask-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py'),
     'keypoints': dict(baseline='keypoint-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
-                      isn='isn-keypoint-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py'),
+                      isn='isn-keypoint-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
+                      **{'isn-light': 'isn-keypoint-rcnn-light_r18-tiny_fpn_1xb4-1k_synthetic.py'}),
 }
 TASK_METRICS = {'detection': ('bbox', ), 'instance': ('bbox', 'segm'),
                 'keypoints': ('bbox', 'keypoints')}
@@ -118,6 +121,9 @@ METHODS = {
     # one pyramid scale per batch (SNIP §6.1; ChipScaleBatchSampler)
     'isn-pre-scalebatch': ('isn', 'ISN, one scale per batch, pretrained backbone',
                            {'pretrained': True, 'scale_batches': True}, [(MS_ISN, 'config')]),
+    # keypoints: ISN with ISN's light keypoint head (ISN §4.3.2) instead of Mask R-CNN's
+    'isn-pre-light': ('isn-light', 'ISN, light keypoint head, pretrained backbone',
+                      {'pretrained': True}, [(MS_ISN, 'config')]),
 }
 DEFAULT_METHODS = ['baseline', 'mst', 'isn']
 
