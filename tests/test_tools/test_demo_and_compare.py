@@ -321,6 +321,42 @@ def test_compare_learning_curves_of_chosen_methods_from_their_trained_points(tmp
                           '--report-only']).curve_methods == ['isn-pre']
 
 
+def test_compare_learning_curves_of_the_keypoint_task_plot_box_and_keypoint_ap(tmp_path,
+                                                                                synthetic_tiny):
+    """--task keypoints: a curve table per metric (box AP, then keypoint AP), each from that
+    metric's AP of the cached runs in WORK_DIR/keypoints/."""
+    cm = _compare_module()
+    runs = {('baseline-pre', 8): 0.10, ('baseline-pre', 16): 0.12, ('isn-pre-light', 16): 0.20}
+    for (name, iters), ap in runs.items():
+        run = tmp_path / 'cmp' / 'keypoints' / name / f'seed0_it{iters}'
+        run.mkdir(parents=True)
+        tests = {t: {'bbox_mAP': ap + 0.01 * k, 'keypoints_mAP': ap / 10 + 0.001 * k}
+                 for k, (t, _) in enumerate(cm.METHODS[name][3])}
+        (run / 'result.json').write_text(json.dumps(dict(
+            method=name, seed=0, iters=iters, batch=4, train_seconds=60.0, tests=tests,
+            task='keypoints')))
+    out = tmp_path / 'r.md'
+    cm.main(['--task', 'keypoints', '--report-only', '--methods', 'baseline-pre',
+             'isn-pre-light', '--seeds', '0', '--iters', '16', '--curve-iters', '8', '16',
+             '--curve-methods', 'baseline-pre', 'isn-pre-light', '--work-dir',
+             str(tmp_path / 'cmp'), '--data-root', synthetic_tiny['data_root'], '--preset',
+             'tiny', '--out', str(out)])
+    assert (tmp_path / 'cmp' / 'keypoints' / 'learning_curves.png').stat().st_size > 0
+    text = out.read_text()
+    curves = text[text.index('Learning curves'):]
+    box = curves[curves.index('Box AP (bbox):'):curves.index('Keypoint AP')].splitlines()
+    kps = curves[curves.index('Keypoint AP'):].splitlines()
+    names = [f'{n}, {t}' for n in ('baseline-pre', 'isn-pre-light') for t, _ in cm.METHODS[n][3]]
+    for part, expect in ((box, {'8': ['10.0', '11.0', '12.0', ''],
+                                '16': ['12.0', '13.0', '14.0', '20.0']}),
+                         (kps, {'8': ['1.0', '1.1', '1.2', ''],
+                                '16': ['1.2', '1.3', '1.4', '2.0']})):
+        assert [c.strip() for c in part[2].strip('|').split('|')] == ['iterations'] + names
+        cells = {r.split('|')[1].strip(): [c.strip() for c in r.strip('|').split('|')[1:]]
+                 for r in part[4:6]}
+        assert cells == expect
+
+
 def test_compare_scale_weighted_rows_set_the_chip_dataset_repeats(tmp_path):
     """isn-pre-x1w2 / isn-pre-coarsew2 = isn-pre + ChipDataset(scale_repeats=...), same tests."""
     from types import SimpleNamespace

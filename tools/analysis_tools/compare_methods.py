@@ -39,9 +39,10 @@ Rows (``--methods``; each is a config of ``configs/synthetic/`` plus the listed 
   head (ISN §4.3.2: 22x16 heatmaps plus 2-D offsets, smooth-L1) instead of Mask R-CNN's.
 
 ``--curve-iters 1000 2000 4000`` adds learning curves (AP vs iterations, first seed, every test of
-each of ``--curve-methods``, default ``baseline isn``) as ``WORK_DIR/learning_curves.png``; with
-``--report-only`` a curve shows the points that are trained, so the runs of an equal-wall-time
-table (``--iters-of``) can be its points.
+each of ``--curve-methods``, default ``baseline isn``; a panel and a table per metric of the task:
+box AP, and mask or keypoint AP) as ``WORK_DIR/learning_curves.png``; with ``--report-only``
+a curve shows the points that are trained, so the runs of an equal-wall-time table
+(``--iters-of``) can be its points.
 
 ``--iters-of baseline=800 isn=1600`` trains single methods for other iteration counts than
 ``--iters``: an equal-wall-time comparison (a 576-px chip iteration costs about half a
@@ -381,43 +382,53 @@ def table(results: list, methods, seeds, metric: str = 'bbox', iters: dict = Non
     return '\n'.join(lines)
 
 
-def learning_curves(args, out_png: str) -> str:
+def learning_curves(args, out_png: str) -> dict:
     """Train each of ``--curve-methods`` at each of ``--curve-iters`` (first seed); plot the AP
-    of each of its tests vs iterations (with ``--report-only``: the points that are trained)."""
+    of each of its tests vs iterations (with ``--report-only``: the points that are trained),
+    one panel per metric of the task (box AP; and mask or keypoint AP). Returns {metric:
+    markdown table of the points}."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     seed = args.seeds[0]
-    series = {(name, test): [] for name in args.curve_methods for test, _ in METHODS[name][3]}
+    metrics = TASK_METRICS[args.task]
+    series = {(m, name, test): [] for m in metrics for name in args.curve_methods
+              for test, _ in METHODS[name][3]}
     for it in args.curve_iters:
         for name in args.curve_methods:
             r = run_one(name, seed, it, args)
-            for (n, test), pts in series.items():
+            for (m, n, test), pts in series.items():
                 if n == name and test in r['tests']:
-                    pts.append((it, 100 * r['tests'][test]['bbox_mAP']))
+                    pts.append((it, 100 * r['tests'][test][f'{m}_mAP']))
     series = {k: pts for k, pts in series.items() if pts}
     if not series:
         raise SystemExit('--curve-iters: no trained point of ' + ', '.join(args.curve_methods))
-    plt.figure(figsize=(6, 4))
-    for (name, test), pts in series.items():
-        xs, ys = zip(*pts)
-        plt.plot(xs, ys, 'o-' if 'scales' in test else 's--', label=f'{name}, {test}')
-    plt.xlabel('training iterations (batch 4)')
-    plt.ylabel('bbox AP (%)')
-    plt.xscale('log', base=2)
-    plt.xticks(args.curve_iters, [str(i) for i in args.curve_iters])
-    plt.title(f'synthetic benchmark, seed {seed}')
-    plt.grid(alpha=0.3)
-    plt.legend(fontsize=7)
-    plt.tight_layout()
-    plt.savefig(out_png, dpi=120)
-    rows = ['| iterations | ' + ' | '.join(f'{n}, {t}' for n, t in series) + ' |',
-            '|---|' + '---|' * len(series)]
-    for it in args.curve_iters:
-        cells = [dict(pts).get(it) for pts in series.values()]
-        rows.append(f'| {it} | ' + ' | '.join('' if c is None else f'{c:.1f}' for c in cells) +
-                    ' |')
-    return '\n'.join(rows)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 4), squeeze=False)
+    tables = {}
+    for m, ax in zip(metrics, axes[0]):
+        panel = {(n, t): pts for (mm, n, t), pts in series.items() if mm == m}
+        for (name, test), pts in panel.items():
+            xs, ys = zip(*pts)
+            ax.plot(xs, ys, 'o-' if 'scales' in test else 's--', label=f'{name}, {test}')
+        ax.set_xlabel('training iterations (batch 4)')
+        ax.set_ylabel(f'{m} AP (%)')
+        ax.set_xscale('log', base=2)
+        ax.set_xticks(args.curve_iters, [str(i) for i in args.curve_iters])
+        ax.set_title(f'synthetic benchmark, seed {seed}' +
+                     (f': {METRIC_TITLES[m]}' if len(metrics) > 1 else ''))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        rows = ['| iterations | ' + ' | '.join(f'{n}, {t}' for n, t in panel) + ' |',
+                '|---|' + '---|' * len(panel)]
+        for it in args.curve_iters:
+            cells = [dict(pts).get(it) for pts in panel.values()]
+            rows.append(f'| {it} | ' + ' | '.join('' if c is None else f'{c:.1f}'
+                                                  for c in cells) + ' |')
+        tables[m] = '\n'.join(rows)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=120)
+    plt.close(fig)
+    return tables
 
 
 def main(argv=None):
@@ -464,9 +475,13 @@ def main(argv=None):
             parts += [f'{METRIC_TITLES[metric]}:', '']
         parts += [table(results, args.methods, args.seeds, metric,
                         iters_of if per_method else None), '']
-    if curves:
+    if curves and len(curves) == 1:
         parts += [f'Learning curves (seed {args.seeds[0]}, bbox AP, `learning_curves.png`):', '',
-                  curves, '']
+                  curves['bbox'], '']
+    elif curves:
+        parts += [f'Learning curves (seed {args.seeds[0]}, `learning_curves.png`):', '']
+        for metric, rows in curves.items():
+            parts += [f'{METRIC_TITLES[metric]}:', '', rows, '']
     parts += [f'Command: `{cmd.strip()}`  ', f'Machine: {machine()}  ',
               f'Date: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}']
     text = '\n'.join(parts)
