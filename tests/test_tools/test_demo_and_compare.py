@@ -357,16 +357,22 @@ def test_compare_learning_curves_of_the_keypoint_task_plot_box_and_keypoint_ap(t
         assert cells == expect
 
 
+def _pre_args(tmp_path, task='detection', **files):
+    """compare_methods' parsed arguments for building the *-pre method configs: an (empty)
+    backbone file, ``files`` (e.g. neg_proposals=PATH) added as they are."""
+    from types import SimpleNamespace
+    f = tmp_path / 'bb.pth'
+    f.write_bytes(b'')
+    return SimpleNamespace(task=task, data_root=str(tmp_path), device='cpu', pretrained=str(f),
+                           **files)
+
+
 def test_compare_scale_weighted_rows_set_the_chip_dataset_repeats(tmp_path):
     """isn-pre-x1w2 / isn-pre-coarsew2 = isn-pre + ChipDataset(scale_repeats=...), same tests."""
-    from types import SimpleNamespace
     from mmengine.config import Config
     from mmdet_scalenorm.utils.config import set_scale_repeats
     cm = _compare_module()
-    f = tmp_path / 'bb.pth'
-    f.write_bytes(b'')
-    args = SimpleNamespace(task='detection', data_root=str(tmp_path), device='cpu',
-                           pretrained=str(f))
+    args = _pre_args(tmp_path)
     want = {'isn-pre': None, 'isn-pre-x1w2': (1, 1, 2, 1, 1),
             'isn-pre-coarsew2': (1, 1, 2, 2, 2)}
     for name, reps in want.items():
@@ -382,14 +388,10 @@ def test_compare_scale_weighted_rows_set_the_chip_dataset_repeats(tmp_path):
 def test_compare_scale_batch_row_adds_only_the_scale_batch_sampler(tmp_path):
     """isn-pre-scalebatch = isn-pre + ChipScaleBatchSampler (nothing else), ISN's test (the
     sampler's one-scale batches are tested in test_chip_scale_batch_sampler.py)."""
-    from types import SimpleNamespace
     from mmengine.config import Config
     from mmdet_scalenorm.utils.config import set_scale_batches
     cm = _compare_module()
-    f = tmp_path / 'bb.pth'
-    f.write_bytes(b'')
-    args = SimpleNamespace(task='detection', data_root=str(tmp_path), device='cpu',
-                           pretrained=str(f))
+    args = _pre_args(tmp_path)
     ref = cm.method_config('isn-pre', args, seed=0, work=str(tmp_path / 'a'))
     cfg = cm.method_config('isn-pre-scalebatch', args, seed=0, work=str(tmp_path / 'a'))
     assert ref.train_dataloader.batch_sampler is None
@@ -404,17 +406,13 @@ def test_compare_scale_batch_row_adds_only_the_scale_batch_sampler(tmp_path):
 def test_compare_light_head_row_is_isn_pre_with_the_light_head_config(tmp_path):
     """isn-pre-light (keypoints) = isn-pre with the light-head config's keypoint head and RoI
     size, nothing else; ISN's 5-scale test; the other tasks refuse it (they have no such config)."""
-    from types import SimpleNamespace
     from mmengine.config import Config
     cm = _compare_module()
-    f = tmp_path / 'bb.pth'
-    f.write_bytes(b'')
-    args = SimpleNamespace(task='keypoints', data_root=str(tmp_path), device='cpu',
-                           pretrained=str(f))
+    args = _pre_args(tmp_path, task='keypoints')
     ref = cm.method_config('isn-pre', args, seed=0, work=str(tmp_path / 'a'))
     cfg = cm.method_config('isn-pre-light', args, seed=0, work=str(tmp_path / 'a'))
     light = Config.fromfile(os.path.join(cm.SYN, cm.CONFIGS['keypoints']['isn-light']))
-    rh, ref_rh = cfg.model.roi_head, ref.model.roi_head
+    rh = cfg.model.roi_head
     assert rh.keypoint_head == light.model.roi_head.keypoint_head
     assert rh.keypoint_head.type == 'ISNKeypointHead'
     assert tuple(rh.keypoint_roi_extractor.roi_layer.output_size) == (22, 16)
@@ -434,16 +432,13 @@ def test_compare_negative_chip_row_mines_the_given_proposals(tmp_path):
     """isn-pre-neg = isn-pre + neg_proposals_file (nothing else), ISN's test; without an existing
     --neg-proposals file the command refuses to train it, and set_neg_proposals refuses a config
     that would leave the negatives off."""
-    from types import SimpleNamespace
     from mmengine.config import Config
     from mmdet_scalenorm.utils.config import set_neg_proposals
     cm = _compare_module()
-    f = tmp_path / 'bb.pth'
-    f.write_bytes(b'')
     props = tmp_path / 'props.pkl'
     props.write_bytes(b'')
-    args = SimpleNamespace(task='detection', data_root=str(tmp_path), device='cpu',
-                           pretrained=str(f), neg_proposals=str(props))
+    args = _pre_args(tmp_path, neg_proposals=str(props))
+    f = args.pretrained
     ref = cm.method_config('isn-pre', args, seed=0, work=str(tmp_path / 'a'))
     cfg = cm.method_config('isn-pre-neg', args, seed=0, work=str(tmp_path / 'a'))
     assert ref.train_dataloader.dataset.neg_proposals_file is None
