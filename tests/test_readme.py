@@ -45,6 +45,7 @@ def test_python_inference_example_runs_as_written(tmp_path, synthetic_tiny):
 @pytest.mark.parametrize('tool', ['tools/analysis_tools/compare_methods.py',
                                   'tools/analysis_tools/ablate_view_nms.py',
                                   'tools/analysis_tools/ablate_view_ranges.py',
+                                  'tools/analysis_tools/keypoint_errors.py',
                                   'tools/misc/dump_proposals.py',
                                   'tools/misc/make_synthetic_dataset.py',
                                   'tools/misc/publish_model.py',
