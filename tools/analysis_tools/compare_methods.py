@@ -415,7 +415,7 @@ def learning_curves(args, out_png: str) -> dict:
         ax.set_xscale('log', base=2)
         ax.set_xticks(args.curve_iters, [str(i) for i in args.curve_iters])
         ax.set_title(f'synthetic benchmark, seed {seed}' +
-                     (f': {METRIC_TITLES[m]}' if len(metrics) > 1 else ''))
+                     (f': {m} AP' if len(metrics) > 1 else ''))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
         rows = ['| iterations | ' + ' | '.join(f'{n}, {t}' for n, t in panel) + ' |',
