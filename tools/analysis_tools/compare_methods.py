@@ -9,8 +9,9 @@ is rebuilt from every cached result of the requested seeds.
 
 ``--task detection`` (default) compares the Faster R-CNN configs of ``configs/synthetic/``, ``--task
 instance`` the Mask R-CNN ones (a box table and a mask table; runs in ``WORK_DIR/instance/``),
-``--task keypoints`` the Keypoint R-CNN ones (baseline and ISN rows, ISN with either keypoint head: there is no MS keypoint
-config; a box table and a keypoint table, OKS AP of the figures; runs in ``WORK_DIR/keypoints/``).
+``--task keypoints`` the Keypoint R-CNN ones (baseline and ISN rows, ISN with either keypoint
+head: there is no MS keypoint config; a box table and a keypoint table, OKS AP of the figures;
+runs in ``WORK_DIR/keypoints/``).
 
 Rows (``--methods``; each is a config of ``configs/synthetic/`` plus the listed changes):
 
@@ -80,9 +81,9 @@ CONFIGS = {
     'instance': dict(baseline='mask-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
                      ms='ms-mask-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
                      isn='isn-mask-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py'),
-    'keypoints': dict(baseline='keypoint-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
-                      isn='isn-keypoint-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
-                      **{'isn-light': 'isn-keypoint-rcnn-light_r18-tiny_fpn_1xb4-1k_synthetic.py'}),
+    'keypoints': {'baseline': 'keypoint-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
+                  'isn': 'isn-keypoint-rcnn_r18-tiny_fpn_1xb4-1k_synthetic.py',
+                  'isn-light': 'isn-keypoint-rcnn-light_r18-tiny_fpn_1xb4-1k_synthetic.py'},
 }
 TASK_METRICS = {'detection': ('bbox', ), 'instance': ('bbox', 'segm'),
                 'keypoints': ('bbox', 'keypoints')}

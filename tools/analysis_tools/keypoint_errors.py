@@ -66,10 +66,9 @@ def main(argv=None):
     cat_name = {c['id']: c['name'] for c in val.loadCats(kp_cats)}
 
     def labelled(coco, img_ids):
-        anns = [a for a in coco.loadAnns(coco.getAnnIds(imgIds=img_ids, catIds=kp_cats,
+        return [a for a in coco.loadAnns(coco.getAnnIds(imgIds=img_ids, catIds=kp_cats,
                                                         iscrowd=False))
                 if np.any(np.asarray(a['keypoints']).reshape(-1, 3)[:, 2] > 0)]
-        return anns
 
     ref = labelled(train, train.getImgIds())
     pose = mean_pose(np.array([_xyxy(a['bbox']) for a in ref]),
@@ -89,10 +88,9 @@ def main(argv=None):
             mine = [a for a in anns if a['category_id'] == cat]
             keep = (res.labels == classes.index(cat_name[cat])).cpu().numpy()
             boxes = np.array([_xyxy(a['bbox']) for a in mine]).reshape(-1, 4)
-            match = match_detections(boxes, res.bboxes.cpu().numpy()[keep],
-                                     res.scores.cpu().numpy()[keep])
             det_boxes = res.bboxes.cpu().numpy()[keep]
             det_kps = res.keypoints.cpu().numpy()[keep]
+            match = match_detections(boxes, det_boxes, res.scores.cpu().numpy()[keep])
             total += len(mine)
             for a, box, d in zip(mine, boxes, match):
                 if d < 0:
