@@ -428,6 +428,27 @@ def test_compare_light_head_row_is_isn_pre_with_the_light_head_config(tmp_path):
             cm.task_methods(task, ['isn-pre-light'])
 
 
+def test_compare_from_scratch_light_head_row_is_the_light_config(tmp_path):
+    """isn-light trains the light-head config as it is (from scratch: the backbone of the isn
+    row, not isn-pre's); it differs from isn only by the keypoint head and its RoI size."""
+    cm = _compare_module()
+    args = _pre_args(tmp_path, task='keypoints')
+    isn = cm.method_config('isn', args, seed=0, work=str(tmp_path / 'a'))
+    pre = cm.method_config('isn-pre-light', args, seed=0, work=str(tmp_path / 'a'))
+    cfg = cm.method_config('isn-light', args, seed=0, work=str(tmp_path / 'a'))
+    assert cfg.model.roi_head.keypoint_head == pre.model.roi_head.keypoint_head
+    assert cfg.model.roi_head.keypoint_head.type == 'ISNKeypointHead'
+    assert cfg.model.backbone == isn.model.backbone != pre.model.backbone
+    for c in (cfg, isn):
+        c.model.roi_head.keypoint_head = None
+        c.model.roi_head.keypoint_roi_extractor.roi_layer.output_size = None
+    assert cfg.to_dict() == isn.to_dict()
+    assert cm.METHODS['isn-light'][3] == [(cm.MS_ISN, 'config')]
+    assert 'isn-light' not in cm.task_methods('keypoints')  # not a default row
+    with pytest.raises(ValueError, match='has no isn-light config'):
+        cm.task_methods('instance', ['isn-light'])
+
+
 def test_compare_negative_chip_row_mines_the_given_proposals(tmp_path):
     """isn-pre-neg = isn-pre + neg_proposals_file (nothing else), ISN's test; without an existing
     --neg-proposals file the command refuses to train it, and set_neg_proposals refuses a config

@@ -366,10 +366,10 @@ def test_repo_metafiles_list_every_config_and_untrained_models_say_so(capsys):
         assert log and all('iter' in json.loads(ln) for ln in open(log) if ln.strip())
     assert {'isn-faster-rcnn_r18-tiny_fpn_1xb4-2k_synthetic',
             'faster-rcnn_r18-tiny_fpn_1xb4-1k_synthetic'} <= set(published)
-    # the committed checkpoints stay below the stated size budget (README: 50 MB)
+    # the committed checkpoints stay below the stated size budget (README: 80 MB)
     folder = osp.join(REPO, 'checkpoints')
     size = sum(osp.getsize(osp.join(d, f)) for d, _, fs in os.walk(folder) for f in fs)
-    assert size < 50e6, size
+    assert size < 80e6, size
     tool = load_script('tools/misc/download_checkpoint.py')
     with pytest.raises(SystemExit, match=r'isn-faster-rcnn_r50_fpn_18e_coco.*not trained yet'):
         tool.main(['isn-faster-rcnn_r50_fpn_18e_coco'])

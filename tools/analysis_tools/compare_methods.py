@@ -124,6 +124,7 @@ METHODS = {
     'isn-pre-scalebatch': ('isn', 'ISN, one scale per batch, pretrained backbone',
                            {'pretrained': True, 'scale_batches': True}, [(MS_ISN, 'config')]),
     # keypoints: ISN with ISN's light keypoint head (ISN §4.3.2) instead of Mask R-CNN's
+    'isn-light': ('isn-light', 'ISN, light keypoint head', {}, [(MS_ISN, 'config')]),
     'isn-pre-light': ('isn-light', 'ISN, light keypoint head, pretrained backbone',
                       {'pretrained': True}, [(MS_ISN, 'config')]),
 }
