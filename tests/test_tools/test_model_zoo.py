@@ -419,16 +419,18 @@ def test_synthetic_results_are_the_numbers_of_the_comparison_they_cite():
         iters = m.metadata.get('Iterations')
         for r in m.data.get('Results') or []:
             test = r.get('Test', m.metadata['Test'])
-            if '-pre_' in m.name:  # the three-seed report has means: the seed-0 run is cited
-                meth = method[m.name.split('_')[0]] + '-pre'
-                task = 'instance/' if '-mask-rcnn' in '-' + m.name else \
-                    'keypoints/' if '-keypoint-rcnn' in '-' + m.name else ''
+            task = 'instance/' if '-mask-rcnn' in '-' + m.name else \
+                'keypoints/' if '-keypoint-rcnn' in '-' + m.name else ''
+            # the three-seed reports have means, the mask and keypoint models no report of
+            # their own: the seed-0 run's result.json is cited
+            if '-pre_' in m.name or task:
+                meth = method[m.name.split('_')[0]] + ('-pre' if '-pre_' in m.name else '')
                 assert r['Source'] == \
                     f'results/compare_methods/{task}{meth}/seed0_it{iters}/result.json'
                 run = json.load(open(osp.join(REPO, r['Source'])))
                 assert (run['method'], run['seed'], run['iters']) == (meth, 0, iters)
                 assert run['task'] == (task.rstrip('/') or 'detection')
-                (name, ) = [k for k in run['tests'] if test == k or test.startswith(k + ' (')]
+                (name, ) = [k for k in run['tests'] if test == k or test.startswith((k + ' (', k + ', '))]
                 expected = {'box AP': round(100 * run['tests'][name]['bbox_mAP'], 1)}
                 if task == 'instance/':
                     expected['mask AP'] = round(100 * run['tests'][name]['segm_mAP'], 1)
@@ -444,7 +446,7 @@ def test_synthetic_results_are_the_numbers_of_the_comparison_they_cite():
                        (test == k[2] or test.startswith(k[2] + ' ('))]
             assert r['Metrics'] == {'box AP': table[key]}, (m.name, key)
             checked += 1
-    assert checked == len(table) >= 7 and runs == 4 + 5 + 4  # the detection, Mask R-CNN, keypoint *-pre Results
+    assert checked == len(table) >= 7 and runs == 4 + 5 + 4 + 5 + 2  # *-pre detection, Mask R-CNN, keypoint; from-scratch Mask R-CNN, keypoint
 
 
 # --------------------------------------------------------------------------------- generator
