@@ -202,13 +202,23 @@ def test_method_configs_are_their_detection_recipe_plus_keypoints():
     assert 'tta_model' not in base
 
 
-def test_model_index_lists_every_keypoint_config_untrained_with_its_target():
+def test_model_index_lists_every_keypoint_config_with_its_target():
+    """Every keypoint config is in the model index under its own name. The COCO ones are not
+    trained (no numbers of ours); a synthetic one either is not trained yet or has both its
+    bundled checkpoint and its Results (their values: test_model_zoo.py)."""
     from mmdet_scalenorm.utils import model_zoo as mz
     models = {m.config: m for m in mz.load_model_index()}
     for path in SYNTHETIC + COCO:
         m = models[osp.relpath(path, REPO)]
-        assert m.name + '.py' == osp.basename(path) and m.weights is None
-        assert 'Results' not in m.data  # not trained yet: no numbers of ours
+        assert m.name + '.py' == osp.basename(path)
+        if path in COCO or m.weights is None:
+            assert m.weights is None and 'Results' not in m.data, m.name
+        else:
+            prefix = ('https://github.com/mmdet-scalenorm/mmdet-scalenorm/raw/main/'
+                      'checkpoints/synthetic/' + m.name + '_')
+            assert m.weights.startswith(prefix) and m.data['Results'], m.name
+            assert osp.isfile(osp.join(REPO, 'checkpoints', 'synthetic',
+                                       osp.basename(m.weights))), m.weights
     target = {p: models[osp.relpath(p, REPO)].metadata.get('Paper Result') for p in COCO}
     assert target == {
         COCO_BASE: 'Detectron2 keypoint_rcnn_R_50_FPN_1x: 64.0 kp AP',

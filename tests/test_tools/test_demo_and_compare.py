@@ -403,50 +403,33 @@ def test_compare_scale_batch_row_adds_only_the_scale_batch_sampler(tmp_path):
         set_scale_batches(Config(dict(train_dataloader=dict(dataset=dict(type='CocoDataset')))))
 
 
-def test_compare_light_head_row_is_isn_pre_with_the_light_head_config(tmp_path):
-    """isn-pre-light (keypoints) = isn-pre with the light-head config's keypoint head and RoI
-    size, nothing else; ISN's 5-scale test; the other tasks refuse it (they have no such config)."""
+@pytest.mark.parametrize('method, ref_method', [('isn-pre-light', 'isn-pre'),
+                                               ('isn-light', 'isn')])
+def test_compare_light_head_rows_are_isn_with_the_light_head_config(tmp_path, method, ref_method):
+    """isn-pre-light / isn-light (keypoints) = isn-pre / isn (pretrained / from-scratch backbone)
+    with the light-head config's keypoint head and RoI size, nothing else; ISN's 5-scale test;
+    the other tasks refuse them (they have no such config)."""
     from mmengine.config import Config
     cm = _compare_module()
     args = _pre_args(tmp_path, task='keypoints')
-    ref = cm.method_config('isn-pre', args, seed=0, work=str(tmp_path / 'a'))
-    cfg = cm.method_config('isn-pre-light', args, seed=0, work=str(tmp_path / 'a'))
+    ref = cm.method_config(ref_method, args, seed=0, work=str(tmp_path / 'a'))
+    cfg = cm.method_config(method, args, seed=0, work=str(tmp_path / 'a'))
     light = Config.fromfile(os.path.join(cm.SYN, cm.CONFIGS['keypoints']['isn-light']))
     rh = cfg.model.roi_head
     assert rh.keypoint_head == light.model.roi_head.keypoint_head
     assert rh.keypoint_head.type == 'ISNKeypointHead'
     assert tuple(rh.keypoint_roi_extractor.roi_layer.output_size) == (22, 16)
-    assert cfg.model.backbone == ref.model.backbone  # the pretrained backbone of isn-pre
+    assert cfg.model.backbone == ref.model.backbone  # pretrained only in the -pre row
+    assert (cfg.model.backbone.init_cfg is not None) == ('-pre' in method)
     for c in (cfg, ref):
         c.model.roi_head.keypoint_head = None
         c.model.roi_head.keypoint_roi_extractor.roi_layer.output_size = None
     assert cfg.to_dict() == ref.to_dict()
-    assert cm.METHODS['isn-pre-light'][3] == [(cm.MS_ISN, 'config')]
-    assert 'isn-pre-light' not in cm.task_methods('keypoints')  # not a default row
+    assert cm.METHODS[method][3] == [(cm.MS_ISN, 'config')]
+    assert method not in cm.task_methods('keypoints')  # not a default row
     for task in ('detection', 'instance'):
         with pytest.raises(ValueError, match='has no isn-light config'):
-            cm.task_methods(task, ['isn-pre-light'])
-
-
-def test_compare_from_scratch_light_head_row_is_the_light_config(tmp_path):
-    """isn-light trains the light-head config as it is (from scratch: the backbone of the isn
-    row, not isn-pre's); it differs from isn only by the keypoint head and its RoI size."""
-    cm = _compare_module()
-    args = _pre_args(tmp_path, task='keypoints')
-    isn = cm.method_config('isn', args, seed=0, work=str(tmp_path / 'a'))
-    pre = cm.method_config('isn-pre-light', args, seed=0, work=str(tmp_path / 'a'))
-    cfg = cm.method_config('isn-light', args, seed=0, work=str(tmp_path / 'a'))
-    assert cfg.model.roi_head.keypoint_head == pre.model.roi_head.keypoint_head
-    assert cfg.model.roi_head.keypoint_head.type == 'ISNKeypointHead'
-    assert cfg.model.backbone == isn.model.backbone != pre.model.backbone
-    for c in (cfg, isn):
-        c.model.roi_head.keypoint_head = None
-        c.model.roi_head.keypoint_roi_extractor.roi_layer.output_size = None
-    assert cfg.to_dict() == isn.to_dict()
-    assert cm.METHODS['isn-light'][3] == [(cm.MS_ISN, 'config')]
-    assert 'isn-light' not in cm.task_methods('keypoints')  # not a default row
-    with pytest.raises(ValueError, match='has no isn-light config'):
-        cm.task_methods('instance', ['isn-light'])
+            cm.task_methods(task, [method])
 
 
 def test_compare_negative_chip_row_mines_the_given_proposals(tmp_path):

@@ -430,7 +430,8 @@ def test_synthetic_results_are_the_numbers_of_the_comparison_they_cite():
                 run = json.load(open(osp.join(REPO, r['Source'])))
                 assert (run['method'], run['seed'], run['iters']) == (meth, 0, iters)
                 assert run['task'] == (task.rstrip('/') or 'detection')
-                (name, ) = [k for k in run['tests'] if test == k or test.startswith((k + ' (', k + ', '))]
+                (name, ) = [k for k in run['tests']
+                             if test == k or test.startswith((k + ' (', k + ', '))]
                 expected = {'box AP': round(100 * run['tests'][name]['bbox_mAP'], 1)}
                 if task == 'instance/':
                     expected['mask AP'] = round(100 * run['tests'][name]['segm_mAP'], 1)
@@ -446,7 +447,8 @@ def test_synthetic_results_are_the_numbers_of_the_comparison_they_cite():
                        (test == k[2] or test.startswith(k[2] + ' ('))]
             assert r['Metrics'] == {'box AP': table[key]}, (m.name, key)
             checked += 1
-    assert checked == len(table) >= 7 and runs == 4 + 5 + 4 + 5 + 2  # *-pre detection, Mask R-CNN, keypoint; from-scratch Mask R-CNN, keypoint
+    # *-pre detection, Mask R-CNN, keypoint Results; from-scratch Mask R-CNN, keypoint Results
+    assert checked == len(table) >= 7 and runs == 4 + 5 + 4 + 5 + 2
 
 
 # --------------------------------------------------------------------------------- generator
