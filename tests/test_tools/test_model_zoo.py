@@ -413,7 +413,8 @@ def test_synthetic_results_are_the_numbers_of_the_comparison_they_cite():
                 table[f'results/compare_methods/{source}', cells[0], cells[2]] = float(cells[3])
     method = {'faster-rcnn': 'baseline', 'ms-faster-rcnn': 'mst', 'isn-faster-rcnn': 'isn',
               'mask-rcnn': 'baseline', 'ms-mask-rcnn': 'mst', 'isn-mask-rcnn': 'isn',
-              'keypoint-rcnn': 'baseline', 'isn-keypoint-rcnn': 'isn'}
+              'keypoint-rcnn': 'baseline', 'isn-keypoint-rcnn': 'isn',
+              'isn-keypoint-rcnn-light': 'isn-light'}
     checked = runs = 0
     for m in mz.load_model_index():
         iters = m.metadata.get('Iterations')
@@ -448,7 +449,7 @@ def test_synthetic_results_are_the_numbers_of_the_comparison_they_cite():
             assert r['Metrics'] == {'box AP': table[key]}, (m.name, key)
             checked += 1
     # *-pre detection, Mask R-CNN, keypoint Results; from-scratch Mask R-CNN, keypoint Results
-    assert checked == len(table) >= 7 and runs == 4 + 5 + 4 + 5 + 2
+    assert checked == len(table) >= 7 and runs == 4 + 5 + 4 + 5 + 2 + 3
 
 
 # --------------------------------------------------------------------------------- generator
