@@ -250,6 +250,14 @@ def test_compare_report_only_trains_nothing(tmp_path, synthetic_tiny):
     assert mst[-1].strip() == '0' and mst[3].strip() == 'n/a'
     assert not (tmp_path / 'cmp' / 'mst').exists()
     assert 'x batch 4 for every method' in out.read_text()
+    # no fine-tuned row: the header names no *-pre rows
+    assert 'FPN from scratch, 1000 iterations' in out.read_text()
+    assert '*-pre' not in out.read_text()
+    cm.main(['--report-only', '--methods', 'isn', 'isn-pre', '--seeds', '0', '--work-dir',
+             str(tmp_path / 'cmp'), '--data-root', synthetic_tiny['data_root'], '--preset',
+             'tiny', '--out', str(out)])
+    assert 'from scratch (the *-pre rows: fine-tuned from the pretrained backbone' \
+        in out.read_text()
 
 
 def test_compare_iters_of_gives_each_method_its_iterations(tmp_path, synthetic_tiny):

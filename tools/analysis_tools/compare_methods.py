@@ -461,9 +461,10 @@ def main(argv=None):
     model = TASK_MODELS[args.task]
     parts = [
         f'Synthetic extreme-scale benchmark (preset `{args.preset}`, data seed {args.data_seed}, '
-        f'{args.num_val or "all"} validation images), {model} R18-tiny FPN from scratch '
-        '(the *-pre rows: fine-tuned from the pretrained backbone of '
-        'tools/misc/pretrain_backbone.py), '
+        f'{args.num_val or "all"} validation images), {model} R18-tiny FPN from scratch'
+        + (' (the *-pre rows: fine-tuned from the pretrained backbone of '
+           'tools/misc/pretrain_backbone.py), '
+           if any(METHODS[name][2].get('pretrained') for name in args.methods) else ', ')
         + (f'the iterations (x batch {batch}) of the iters column: NOT the same number of '
            'training samples, compare the train min column; ' if per_method else
            f'{iters} iterations x batch {batch} for every method (the same number '
